@@ -1,0 +1,1 @@
+"""Social-episode environments (PettingZoo)."""

@@ -1,0 +1,127 @@
+"""The data that flows between environments, agents, the evaluator and the store.
+
+These types are imported by ``agents`` and ``eval``; they depend only on ``scenarios``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scenarios.schema import EpisodeSetup
+
+
+class ActionType(str, Enum):
+    """What an agent can do on its turn (index order is the ``Discrete(5)`` encoding)."""
+
+    none = "none"
+    speak = "speak"
+    non_verbal = "non-verbal communication"
+    action = "action"
+    leave = "leave"
+
+    @property
+    def index(self) -> int:
+        """Position in the ``Discrete`` action space."""
+        return list(ActionType).index(self)
+
+    @classmethod
+    def from_index(cls, index: int) -> ActionType:
+        """Inverse of :attr:`index`."""
+        return list(ActionType)[int(index)]
+
+
+class AgentAction(BaseModel):
+    """One act of one agent: the only thing the environment (and the partner) ever sees."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action_type: ActionType
+    argument: str = ""
+
+    def to_space(self) -> dict[str, Any]:
+        """The action in the env's gymnasium ``Dict`` space form."""
+        return {"action_type": self.action_type.index, "argument": self.argument}
+
+    @classmethod
+    def from_space(cls, value: Any) -> AgentAction:
+        """Accept an ``AgentAction``, a space dict (int or str action type) or a model dict."""
+        if isinstance(value, AgentAction):
+            return value
+        if isinstance(value, dict):
+            kind = value.get("action_type", "none")
+            if isinstance(kind, int) or (hasattr(kind, "__int__") and not isinstance(kind, str)):
+                kind = ActionType.from_index(int(kind))
+            return cls(action_type=ActionType(kind), argument=str(value.get("argument", "") or ""))
+        raise TypeError(f"cannot interpret {value!r} as an action")
+
+    def render(self, name: str) -> str:
+        """How the act reads in a transcript."""
+        kind = self.action_type
+        if kind is ActionType.speak:
+            return f'{name} said: "{self.argument}"'
+        if kind is ActionType.non_verbal:
+            return f"{name} [non-verbal communication] {self.argument}"
+        if kind is ActionType.action:
+            return f"{name} [action] {self.argument}"
+        if kind is ActionType.leave:
+            return f"{name} left the conversation"
+        return f"{name} did nothing"
+
+
+class Observation(BaseModel):
+    """What one agent is given when it must act (the text is also the env observation)."""
+
+    agent: str = Field(description="The acting agent's name in the env.")
+    text: str = Field(description="Everything this agent may see, rendered as text.")
+    turn: int = Field(description="0-based index of the current turn.")
+    available_actions: list[ActionType]
+    is_my_turn: bool = True
+
+
+class Turn(BaseModel):
+    """One act in the transcript, with what produced it."""
+
+    index: int
+    agent: str
+    action: AgentAction
+    raw_text: str | None = Field(None, description="The model's full output (incl. SIP reasoning).")
+    reasoning: str | None = Field(None, description="Reasoning kept out of the env (SIP <think>).")
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    parse_fallback: bool = Field(False, description="Output was not valid structured action; text used as speech.")
+    error: str | None = None
+
+
+class EpisodeStatus(str, Enum):
+    """Lifecycle of an episode."""
+
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+
+
+class Episode(BaseModel):
+    """A played episode: setup, transcript, outcome. The unit the store and the judge work on."""
+
+    id: str
+    setup: EpisodeSetup
+    agent_models: dict[str, str] = Field(default_factory=dict, description="Agent name -> model/agent spec.")
+    turns: list[Turn] = Field(default_factory=list)
+    status: EpisodeStatus = EpisodeStatus.running
+    error: str | None = None
+    termination_reason: str | None = None
+    rewards: dict[str, float] = Field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = Field(default_factory=dict, description="Agent -> dimension -> score.")
+    evaluation: dict[str, Any] | None = Field(None, description="The evaluator's full output.")
+    started_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    finished_at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def transcript(self) -> str:
+        """The public transcript, one act per line (no private reasoning)."""
+        return "\n".join(f"Turn #{t.index}: {t.action.render(t.agent)}" for t in self.turns)

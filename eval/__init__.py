@@ -1,0 +1,1 @@
+"""Evaluation: judge, MCQ benchmarks, episode store, interactive runs, reports."""

@@ -1,0 +1,1 @@
+"""Scenario data: schema, built-in library, loaders, SOTOPIA import, relationship graph."""

@@ -1,0 +1,294 @@
+"""Validated data models for scenarios, characters, relationships and episode setups.
+
+Every model is strict (``extra="forbid"``): an unknown key in a YAML/JSON file is an error,
+not a silently ignored typo.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$",
+        description="Letters, digits, '_', '-', '.', ':'; starts with a letter or digit.",
+    ),
+]
+NonEmptyText = Annotated[str, Field(min_length=1)]
+
+
+class StrictModel(BaseModel):
+    """Base for every boundary model: unknown fields are rejected, whitespace is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+class RelationshipType(str, Enum):
+    """SOTOPIA's six relationship levels, from least to most familiar."""
+
+    stranger = "stranger"
+    know_by_name = "know_by_name"
+    acquaintance = "acquaintance"
+    friend = "friend"
+    romantic = "romantic"
+    family = "family"
+
+    @property
+    def level(self) -> int:
+        """SOTOPIA's integer code (0 stranger .. 5 family)."""
+        return list(RelationshipType).index(self)
+
+    @classmethod
+    def from_level(cls, level: int | str) -> RelationshipType:
+        """Map SOTOPIA's integer code ("0".."5") to the enum."""
+        members = list(cls)
+        index = int(level)
+        if not 0 <= index < len(members):
+            raise ValueError(f"relationship level must be 0..5, got {level!r}")
+        return members[index]
+
+
+class TraitLevel(str, Enum):
+    """Coarse level of a Big Five trait."""
+
+    low = "low"
+    average = "average"
+    high = "high"
+
+
+class BigFive(StrictModel):
+    """Big Five personality profile."""
+
+    openness: TraitLevel = TraitLevel.average
+    conscientiousness: TraitLevel = TraitLevel.average
+    extraversion: TraitLevel = TraitLevel.average
+    agreeableness: TraitLevel = TraitLevel.average
+    neuroticism: TraitLevel = TraitLevel.average
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class Personality(StrictModel):
+    """How a character thinks and decides."""
+
+    big_five: BigFive = Field(default_factory=BigFive)
+    values: list[str] = Field(default_factory=list, description="Personal values (Schwartz).")
+    moral_values: list[str] = Field(default_factory=list, description="Moral foundations.")
+    decision_style: str = ""
+    mbti: str | None = None
+    summary: str = Field("", description="One or two sentences in prose.")
+
+
+class AgentProfile(StrictModel):
+    """A character that can take part in episodes."""
+
+    id: Identifier
+    first_name: NonEmptyText
+    last_name: str = ""
+    age: int = Field(ge=0, le=130)
+    occupation: NonEmptyText
+    gender: NonEmptyText
+    pronouns: NonEmptyText = Field(description="For example 'she/her'.")
+    public_info: str = Field("", description="What anyone who knows them could know.")
+    personality: Personality = Field(default_factory=Personality)
+    secret: str = Field("", description="Something they would not want others to learn.")
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """Full display name."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Goal(StrictModel):
+    """One role's private goal.
+
+    SOTOPIA embeds three kinds of notes inside goal strings; we keep them as fields:
+    ``extra_info`` (private facts the role knows, e.g. item values: always shown to the role),
+    ``strategy_hint`` (advice to the role: shown unless the env disables hints) and
+    ``clarification_hint`` (what counts as success: shown to the judge, not to the role).
+    A plain string is accepted in files and becomes ``Goal(text=...)``.
+    """
+
+    text: NonEmptyText
+    extra_info: str = ""
+    strategy_hint: str = ""
+    clarification_hint: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: object) -> object:
+        return {"text": value} if isinstance(value, str) else value
+
+    def for_agent(self, show_hints: bool = True) -> str:
+        """The goal as the role itself sees it."""
+        parts = [self.text]
+        if self.extra_info:
+            parts.append(self.extra_info)
+        if show_hints and self.strategy_hint:
+            parts.append(f"Hint: {self.strategy_hint}")
+        return " ".join(parts)
+
+    def for_judge(self) -> str:
+        """The goal as the evaluator sees it (with any clarification of success)."""
+        parts = [self.text]
+        if self.extra_info:
+            parts.append(self.extra_info)
+        if self.clarification_hint:
+            parts.append(f"(Clarification: {self.clarification_hint})")
+        return " ".join(parts)
+
+
+class AgeRange(StrictModel):
+    """Inclusive age bounds for a role."""
+
+    min: int = Field(0, ge=0)
+    max: int = Field(130, le=130)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min > self.max:
+            raise ValueError(f"age range min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def admits(self, age: int) -> bool:
+        """True when ``age`` is inside the range."""
+        return self.min <= age <= self.max
+
+
+class RoleConstraint(StrictModel):
+    """Who may play one role of a scenario."""
+
+    age: AgeRange | None = None
+    occupations: list[str] | None = Field(
+        None, description="Allowed occupations (case-insensitive); None means any."
+    )
+
+    def admits(self, profile: AgentProfile) -> bool:
+        """True when the character may play this role."""
+        if self.age is not None and not self.age.admits(profile.age):
+            return False
+        if self.occupations:
+            allowed = {o.strip().lower() for o in self.occupations}
+            return profile.occupation.strip().lower() in allowed
+        return True
+
+
+class Scenario(StrictModel):
+    """A social task: a setting, one private goal per role, and who may play it."""
+
+    id: Identifier
+    codename: str = Field("", description="Short snake_case name.")
+    setting: NonEmptyText = Field(description="What is happening, visible to every role.")
+    goals: list[Goal] = Field(min_length=2, description="One private goal per role, in role order.")
+    relationship: RelationshipType = Field(description="Required relationship between the roles.")
+    role_constraints: list[RoleConstraint] | None = Field(
+        None, description="One entry per role (same order as goals), or omitted."
+    )
+    tags: list[str] = Field(default_factory=list, description="e.g. hard, negotiation.")
+    max_turns: int = Field(20, ge=1, le=200)
+    source: str = "socialgym"
+
+    @field_validator("codename")
+    @classmethod
+    def _codename(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9_]+", value):
+            raise ValueError("codename must be snake_case (a-z, 0-9, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _constraints_match_roles(self) -> Scenario:
+        if self.role_constraints is not None and len(self.role_constraints) != len(self.goals):
+            raise ValueError(
+                f"role_constraints has {len(self.role_constraints)} entries but there are "
+                f"{len(self.goals)} goals: give one constraint per role"
+            )
+        return self
+
+    @property
+    def num_roles(self) -> int:
+        """How many characters play this scenario."""
+        return len(self.goals)
+
+    @property
+    def is_hard(self) -> bool:
+        """True when tagged ``hard``."""
+        return "hard" in self.tags
+
+    def admits(self, role: int, profile: AgentProfile) -> bool:
+        """True when ``profile`` may play role ``role``."""
+        if not self.role_constraints:
+            return True
+        return self.role_constraints[role].admits(profile)
+
+
+class Relationship(StrictModel):
+    """How two characters know each other."""
+
+    id: Identifier | None = None
+    agents: tuple[Identifier, Identifier]
+    type: RelationshipType
+    background: str = Field("", description="Short shared history, known to both.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Relationship:
+        if self.agents[0] == self.agents[1]:
+            raise ValueError(f"a relationship needs two different characters, got {self.agents[0]!r} twice")
+        return self
+
+    def involves(self, agent_id: str) -> bool:
+        """True when ``agent_id`` is one of the two."""
+        return agent_id in self.agents
+
+
+class Pairing(StrictModel):
+    """A fixed cast for a scenario (SOTOPIA's env-agent combos)."""
+
+    id: Identifier | None = None
+    scenario: Identifier
+    agents: list[Identifier] = Field(min_length=2)
+
+
+class EpisodeSetup(StrictModel):
+    """Everything an environment needs to start one episode; serialisable for exact replay."""
+
+    scenario: Scenario
+    agents: list[AgentProfile] = Field(min_length=2, description="Role order: agents[i] pursues goals[i].")
+    relationship: Relationship
+    pairing_id: str | None = None
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EpisodeSetup:
+        if len(self.agents) != self.scenario.num_roles:
+            raise ValueError(
+                f"scenario {self.scenario.id!r} has {self.scenario.num_roles} roles but "
+                f"{len(self.agents)} agents were given"
+            )
+        ids = [a.id for a in self.agents]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"the same character appears twice in one episode: {ids}")
+        return self
+
+    @property
+    def id(self) -> str:
+        """Stable id: scenario and cast."""
+        return f"{self.scenario.id}|{'+'.join(a.id for a in self.agents)}"
+
+    @property
+    def agent_names(self) -> list[str]:
+        """Display names in role order (unique within the episode)."""
+        names = [a.name for a in self.agents]
+        if len(set(names)) != len(names):
+            names = [f"{a.name} ({a.id})" for a in self.agents]
+        return names

@@ -1,0 +1,1 @@
+"""Training: reward terms, trajectory-level rollouts and GRPO."""
