@@ -125,3 +125,37 @@ class Episode(BaseModel):
     def transcript(self) -> str:
         """The public transcript, one act per line (no private reasoning)."""
         return "\n".join(f"Turn #{t.index}: {t.action.render(t.agent)}" for t in self.turns)
+
+
+class DimensionScore(BaseModel):
+    """One judged dimension for one agent."""
+
+    score: float
+    reasoning: str = ""
+
+
+class EpisodeEvaluation(BaseModel):
+    """The evaluator's verdict on a finished episode.
+
+    ``ok`` is False when no valid judgement could be obtained: then ``error`` says why and
+    ``scores`` is empty — a failed judgement is never reported as zeros.
+    """
+
+    ok: bool
+    scores: dict[str, dict[str, DimensionScore]] = Field(
+        default_factory=dict, description="Agent name -> dimension -> score."
+    )
+    error: str | None = None
+    evaluator: str = ""
+    raw_text: str | None = None
+    attempts: int = 1
+    latency_s: float | None = None
+
+    def score(self, agent: str, dimension: str = "goal") -> float | None:
+        """One agent's score on one dimension, or None if absent."""
+        entry = self.scores.get(agent, {}).get(dimension)
+        return entry.score if entry is not None else None
+
+    def flat_scores(self) -> dict[str, dict[str, float]]:
+        """Agent -> dimension -> number (what :attr:`Episode.scores` stores)."""
+        return {agent: {dim: s.score for dim, s in dims.items()} for agent, dims in self.scores.items()}

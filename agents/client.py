@@ -1,0 +1,242 @@
+"""One way to call any chat model: litellm, with retries, backoff and honest failures.
+
+Model strings are litellm's (``openai/gpt-4o``, ``anthropic/...``, ``hosted_vllm/...``,
+``openai/NAME`` + ``api_base`` for any OpenAI-compatible server). The word ``local`` means the
+embedded SmolLM2 model, served on loopback by :mod:`agents.local_model`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+LOCAL_SPEC = "local"
+
+
+class LLMCallError(RuntimeError):
+    """A model call failed for good (after retries, or with an error that retrying cannot fix)."""
+
+    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.retryable = retryable
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with jitter for transient failures (429, 5xx, timeouts, dropped connections)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(4, ge=1)
+    base_delay_s: float = Field(0.5, ge=0)
+    max_delay_s: float = Field(20.0, ge=0)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
+
+
+class Endpoint(BaseModel):
+    """Where and how to reach one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="litellm model string")
+    api_base: str | None = None
+    api_key: str | None = None
+    local: bool = Field(False, description="The embedded llama.cpp server (uses its JSON-schema mode).")
+    spec: str = Field("", description="What the user wrote (for logs and the store).")
+    timeout_s: float = 120.0
+    max_concurrency: int | None = Field(
+        None, description="Client-side cap on calls in flight (the embedded server has one slot)."
+    )
+
+    @property
+    def label(self) -> str:
+        """Short display name."""
+        return self.spec or self.model
+
+
+class ChatResult(BaseModel):
+    """A successful completion."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float
+    attempts: int = 1
+    model: str = ""
+
+
+def resolve_endpoint(spec: str, api_base: str | None = None, api_key: str | None = None) -> Endpoint:
+    """Turn a model spec into an :class:`Endpoint`.
+
+    ``local`` starts (or reuses) the embedded server; anything else is passed to litellm as is.
+    A bare model name with ``api_base`` and no provider prefix is treated as an OpenAI-compatible
+    server (``openai/NAME``).
+    """
+    spec = spec.strip()
+    if not spec:
+        raise ValueError("empty model spec: give a litellm model string (e.g. openai/gpt-4o) or 'local'")
+    if spec == LOCAL_SPEC:
+        from agents.local_model import LOCAL_MODEL_ALIAS, local_api_base
+
+        return Endpoint(
+            model=f"openai/{LOCAL_MODEL_ALIAS}",
+            api_base=local_api_base(),
+            api_key="sk-local",
+            local=True,
+            spec=spec,
+            timeout_s=600.0,
+            max_concurrency=1,
+        )
+    model = spec
+    if api_base and "/" not in spec:
+        model = f"openai/{spec}"
+    key = api_key
+    if api_base and key is None and model.startswith(("openai/", "hosted_vllm/")):
+        key = os.environ.get("OPENAI_API_KEY", "sk-none")  # local OpenAI-compatible servers need any key
+    return Endpoint(model=model, api_base=api_base, api_key=key, spec=spec)
+
+
+_RETRYABLE_NAMES = {
+    "RateLimitError",
+    "APIConnectionError",
+    "Timeout",
+    "APITimeoutError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for failures that may pass on retry: rate limits, server errors, timeouts, connections."""
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError | ConnectionError):
+        return True
+    if type(exc).__name__ in _RETRYABLE_NAMES:
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+_semaphores: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+
+def _limiter(endpoint: Endpoint) -> asyncio.Semaphore | None:
+    if not endpoint.max_concurrency:
+        return None
+    key = (id(asyncio.get_running_loop()), f"{endpoint.api_base}|{endpoint.model}")
+    if key not in _semaphores:
+        _semaphores[key] = asyncio.Semaphore(endpoint.max_concurrency)
+    return _semaphores[key]
+
+
+def response_format_for(endpoint: Endpoint, json_schema: dict[str, Any] | None, name: str = "response") -> Any:
+    """The ``response_format`` that constrains output to ``json_schema`` on this endpoint, if any.
+
+    llama-cpp-python's server rejects OpenAI's ``json_schema`` type but constrains decoding with
+    ``{"type": "json_object", "schema": ...}``; providers that support structured output get the
+    standard form; others get none (callers parse plain text tolerantly).
+    """
+    if json_schema is None:
+        return None
+    if endpoint.local:
+        return {"type": "json_object", "schema": json_schema}
+    try:
+        import litellm
+
+        supported = litellm.supports_response_schema(model=endpoint.model)
+    except Exception:
+        supported = False
+    if supported:
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": json_schema}}
+    return None
+
+
+async def chat(
+    endpoint: Endpoint,
+    messages: list[dict[str, str]],
+    *,
+    temperature: float = 0.7,
+    max_tokens: int = 256,
+    json_schema: dict[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    seed: int | None = None,
+    stop: list[str] | None = None,
+) -> ChatResult:
+    """Call the model; retry transient failures with backoff; raise :class:`LLMCallError` otherwise."""
+    import litellm
+
+    policy = retry or RetryPolicy()
+    kwargs: dict[str, Any] = {
+        "model": endpoint.model,
+        "messages": messages,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "timeout": endpoint.timeout_s,
+        "num_retries": 0,
+    }
+    if endpoint.api_base:
+        kwargs["api_base"] = endpoint.api_base
+    if endpoint.api_key:
+        kwargs["api_key"] = endpoint.api_key
+    if seed is not None:
+        kwargs["seed"] = seed
+    if stop:
+        kwargs["stop"] = stop
+    response_format = response_format_for(endpoint, json_schema)
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    limiter = _limiter(endpoint)
+    last_error: BaseException | None = None
+    for attempt in range(1, policy.max_attempts + 1):
+        started = time.perf_counter()
+        try:
+            if limiter is not None:
+                async with limiter:
+                    started = time.perf_counter()
+                    response = await litellm.acompletion(**kwargs)
+            else:
+                response = await litellm.acompletion(**kwargs)
+            text = response.choices[0].message.content
+            if text is None:
+                raise LLMCallError(f"{endpoint.label}: the model returned no text", attempts=attempt)
+            usage = getattr(response, "usage", None)
+            return ChatResult(
+                text=text,
+                prompt_tokens=getattr(usage, "prompt_tokens", None),
+                completion_tokens=getattr(usage, "completion_tokens", None),
+                latency_s=time.perf_counter() - started,
+                attempts=attempt,
+                model=endpoint.model,
+            )
+        except LLMCallError:
+            raise
+        except Exception as exc:  # litellm raises many types; classify, then retry or give up
+            last_error = exc
+            if not is_retryable(exc):
+                raise LLMCallError(
+                    f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}", attempts=attempt
+                ) from exc
+            if attempt < policy.max_attempts:
+                await asyncio.sleep(policy.delay(attempt))
+    raise LLMCallError(
+        f"{endpoint.label}: gave up after {policy.max_attempts} attempts: "
+        f"{type(last_error).__name__}: {_short(last_error)}",
+        attempts=policy.max_attempts,
+        retryable=True,
+    ) from last_error
+
+
+def _short(exc: BaseException | None, limit: int = 300) -> str:
+    text = str(exc) if exc is not None else ""
+    return text if len(text) <= limit else text[:limit] + "..."
