@@ -1,0 +1,82 @@
+"""Environments by id: ``make("sotopia")`` and friends.
+
+Ids:
+
+* ``sotopia`` — every scenario of the built-in library;
+* ``sotopia-hard`` — the built-in scenarios tagged ``hard``;
+* ``sotopia:PATH`` — the scenarios of a custom YAML/JSON file or folder, or of a SOTOPIA dump
+  folder (characters and relationships of the built-in library may be used by them).
+
+``mcq:NAME`` is reserved: multiple-choice benchmarks are not social episodes; they are served by
+``eval.mcq`` (``python -m eval.mcq``), which ``envs`` may not import. Asking for one raises
+:class:`UnknownEnvError` saying so. None of these needs a model or the network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from envs.social import SocialEpisodeEnv
+from scenarios.collection import ScenarioLibrary
+from scenarios.load import builtin_library_path, load_library, load_path
+
+ENV_IDS: dict[str, str] = {
+    "sotopia": "every scenario of the built-in library",
+    "sotopia-hard": "the built-in scenarios tagged 'hard'",
+    "sotopia:PATH": "the scenarios of a custom YAML/JSON file or folder, or a SOTOPIA dump folder",
+}
+
+
+class UnknownEnvError(ValueError):
+    """An env id that :func:`make` does not know; the message lists the known ids."""
+
+
+def _known_ids() -> str:
+    return "\n".join(f"  {env_id:<14} {text}" for env_id, text in ENV_IDS.items())
+
+
+def resolve_scenarios(env_id: str) -> tuple[ScenarioLibrary, list[str]]:
+    """The library an env id draws from and the ids of the scenarios it plays."""
+    env_id = env_id.strip()
+    if env_id == "sotopia":
+        library = load_library()
+        return library, list(library.scenarios)
+    if env_id == "sotopia-hard":
+        library = load_library()
+        hard = library.hard()
+        if not hard:
+            raise UnknownEnvError("the built-in library has no scenario tagged 'hard'")
+        return library, hard
+    if env_id.startswith("sotopia:"):
+        path = Path(env_id.removeprefix("sotopia:")).expanduser()
+        if not str(path) or str(path) == ".":
+            raise UnknownEnvError("'sotopia:PATH' needs a path to a scenario file or folder after the colon")
+        if path.resolve() == builtin_library_path().resolve():
+            library = load_library()
+            return library, list(library.scenarios)
+        custom = load_path(path)
+        library = load_library().merge(custom)
+        library.check_references()
+        if not custom.scenarios:
+            raise UnknownEnvError(f"{path} defines no scenarios")
+        return library, list(custom.scenarios)
+    if env_id.startswith("mcq:"):
+        raise UnknownEnvError(
+            f"{env_id!r}: multiple-choice benchmarks are not social-episode envs; load and score them "
+            "with eval.mcq (python -m eval.mcq)"
+        )
+    raise UnknownEnvError(f"unknown env id {env_id!r}; known ids:\n{_known_ids()}")
+
+
+def make(env_id: str, *, seed: int | None = None, **kwargs: Any) -> SocialEpisodeEnv:
+    """Build the env an id names (see the module docstring).
+
+    ``seed`` seeds which setups are drawn; ``kwargs`` go to :class:`SocialEpisodeEnv`
+    (``evaluator``, ``render_mode``, ``config`` or :class:`~envs.social.EnvConfig` fields such as
+    ``turn_mode`` and ``max_turns``).
+    """
+    library, scenario_ids = resolve_scenarios(env_id)
+    env = SocialEpisodeEnv(library, scenario_ids=scenario_ids, seed=seed, **kwargs)
+    env.metadata = {**env.metadata, "env_id": env_id}
+    return env

@@ -1,0 +1,303 @@
+"""SOTOPIA-EVAL: an LLM judge that scores a finished episode on up to seven social dimensions.
+
+The judge sees everything (both goals, both secrets, the full transcript), gives a short
+reasoning and an integer score per dimension per agent as JSON, and its output is validated
+against the dimension ranges. Invalid output is retried; a judgement that still fails is
+returned as ``EpisodeEvaluation(ok=False, error=...)`` — never as zeros.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.client import Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
+from envs.types import DimensionScore, Episode, EpisodeEvaluation
+
+
+class Dimension(BaseModel):
+    """One judged dimension: its integer range and what it measures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    low: int
+    high: int
+    description: str
+
+
+SOTOPIA_DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension(
+        name="believability", low=0, high=10,
+        description="Does the agent act naturally and consistently with its character profile?",
+    ),
+    Dimension(
+        name="relationship", low=-5, high=5,
+        description="Is the relationship with the other agent better (+) or worse (-) after the interaction?",
+    ),
+    Dimension(
+        name="knowledge", low=0, high=10,
+        description="Did the agent gain new, important information through the interaction?",
+    ),
+    Dimension(
+        name="secret", low=-10, high=0,
+        description="Did the agent reveal its secret or intentions it meant to hide? 0 = kept, -10 = fully revealed.",
+    ),
+    Dimension(
+        name="social_rules", low=-10, high=0,
+        description="Did the agent break moral rules or laws? 0 = none, -10 = severe violations.",
+    ),
+    Dimension(
+        name="financial_and_material_benefits", low=-5, high=5,
+        description="Did the agent gain (+) or lose (-) money, goods or other material benefits?",
+    ),
+    Dimension(
+        name="goal", low=0, high=10,
+        description="How far did the agent achieve its private social goal? 0 = not at all, 10 = fully.",
+    ),
+)  # fmt: skip
+DIMENSIONS_BY_NAME = {d.name: d for d in SOTOPIA_DIMENSIONS}
+DIMENSION_SETS: dict[str, tuple[str, ...]] = {
+    "all": tuple(d.name for d in SOTOPIA_DIMENSIONS),
+    "goal": ("goal",),
+}
+
+
+def resolve_dimensions(spec: str | Sequence[str | Dimension]) -> tuple[Dimension, ...]:
+    """``"all"``, ``"goal"``, a comma list of names, or Dimension objects (custom dimensions)."""
+    if isinstance(spec, str):
+        names = DIMENSION_SETS.get(spec) or tuple(n.strip() for n in spec.split(",") if n.strip())
+        spec = list(names)
+    resolved: list[Dimension] = []
+    for item in spec:
+        if isinstance(item, Dimension):
+            resolved.append(item)
+        elif item in DIMENSIONS_BY_NAME:
+            resolved.append(DIMENSIONS_BY_NAME[item])
+        else:
+            known = ", ".join([*DIMENSION_SETS, *DIMENSIONS_BY_NAME])
+            raise ValueError(f"unknown judge dimension {item!r}: use one of {known}, or pass Dimension objects")
+    if not resolved:
+        raise ValueError("the judge needs at least one dimension")
+    return tuple(resolved)
+
+
+def _agent_key(index: int) -> str:
+    return f"agent_{index + 1}"
+
+
+def judgement_schema(dimensions: Sequence[Dimension], num_agents: int, reasoning_chars: int = 300) -> dict[str, Any]:
+    """JSON schema of a judgement: agent_i -> dimension -> {reasoning, score in range}."""
+    dimension_schema = {
+        d.name: {
+            "type": "object",
+            "properties": {
+                "reasoning": {"type": "string", "maxLength": reasoning_chars},
+                "score": {"type": "integer", "minimum": d.low, "maximum": d.high},
+            },
+            "required": ["reasoning", "score"],
+        }
+        for d in dimensions
+    }
+    agent_schema = {"type": "object", "properties": dimension_schema, "required": [d.name for d in dimensions]}
+    keys = [_agent_key(i) for i in range(num_agents)]
+    return {"type": "object", "properties": dict.fromkeys(keys, agent_schema), "required": keys}
+
+
+def judge_messages(episode: Episode, dimensions: Sequence[Dimension]) -> list[dict[str, str]]:
+    """The judge's prompt: the full episode with both sides' private information."""
+    setup = episode.setup
+    names = setup.agent_names
+    lines = [f"Scenario: {setup.scenario.setting}", ""]
+    relationship = setup.relationship
+    lines.append(f"Relationship: {relationship.type.value}. {relationship.background}".strip())
+    for index, (name, profile, goal) in enumerate(zip(names, setup.agents, setup.scenario.goals, strict=True)):
+        lines += [
+            "",
+            f"{_agent_key(index)} is {name}: {profile.age}-year-old {profile.occupation}. {profile.public_info}",
+            f"{name}'s secret: {profile.secret or 'none'}",
+            f"{name}'s goal: {goal.for_judge()}",
+        ]
+    lines += ["", "Transcript:", episode.transcript() or "(no turns)"]
+    rubric = "\n".join(f"- {d.name} ({d.low} to {d.high}): {d.description}" for d in dimensions)
+    keys = ", ".join(_agent_key(i) for i in range(len(names)))
+    instructions = (
+        "You evaluate a social interaction. For each agent and each dimension below, write one short "
+        "sentence of reasoning, then an integer score inside the dimension's range.\n"
+        f"{rubric}\n"
+        f"Answer with JSON only, with top-level keys {keys}; each maps dimension names to "
+        '{"reasoning": "...", "score": N}.'
+    )
+    return [
+        {"role": "system", "content": instructions},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+
+
+class JudgementError(ValueError):
+    """The judge's output is not a valid judgement (bad JSON, missing agent or dimension, out of range)."""
+
+
+def _extract_json(text: str) -> Any:
+    cleaned = re.sub(r"```(?:json)?", "", text).strip()
+    try:
+        return json.loads(cleaned)
+    except json.JSONDecodeError:
+        start, end = cleaned.find("{"), cleaned.rfind("}")
+        if start == -1 or end <= start:
+            raise JudgementError("no JSON object in the judge's output") from None
+        try:
+            return json.loads(cleaned[start : end + 1])
+        except json.JSONDecodeError as exc:
+            raise JudgementError(f"malformed JSON: {exc.msg} at position {exc.pos}") from None
+
+
+def parse_judgement(
+    text: str, agent_names: Sequence[str], dimensions: Sequence[Dimension]
+) -> dict[str, dict[str, DimensionScore]]:
+    """Validate the judge's JSON; return agent name -> dimension -> score, or raise JudgementError.
+
+    Agents may be keyed ``agent_1``/``agent_2`` or by their names. Scores must be numbers that are
+    whole and inside the dimension's range; numeric strings (``"7"``) are accepted.
+    """
+    data = _extract_json(text)
+    if not isinstance(data, dict):
+        raise JudgementError("the judgement must be a JSON object keyed by agent")
+    lowered = {str(k).strip().lower(): v for k, v in data.items()}
+    result: dict[str, dict[str, DimensionScore]] = {}
+    for index, name in enumerate(agent_names):
+        block = None
+        for key in (_agent_key(index), name.lower(), f"{_agent_key(index)}_evaluation"):
+            if key in lowered:
+                block = lowered[key]
+                break
+        if not isinstance(block, dict):
+            raise JudgementError(f"missing evaluation for {_agent_key(index)} ({name})")
+        block = {str(k).strip().lower(): v for k, v in block.items()}
+        scores: dict[str, DimensionScore] = {}
+        for dim in dimensions:
+            entry = block.get(dim.name)
+            if entry is None:
+                raise JudgementError(f"{_agent_key(index)} ({name}): missing dimension {dim.name!r}")
+            reasoning = ""
+            if isinstance(entry, dict):
+                reasoning = str(entry.get("reasoning", "") or "")
+                raw_score = entry.get("score")
+            elif isinstance(entry, list | tuple) and len(entry) == 2:
+                reasoning, raw_score = str(entry[0]), entry[1]
+            else:
+                raw_score = entry
+            try:
+                score = float(raw_score)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise JudgementError(
+                    f"{_agent_key(index)} ({name}): {dim.name} score {raw_score!r} is not a number"
+                ) from None
+            if not score.is_integer() or not dim.low <= score <= dim.high:
+                raise JudgementError(
+                    f"{_agent_key(index)} ({name}): {dim.name} score {raw_score!r} is not an integer in "
+                    f"[{dim.low}, {dim.high}]"
+                )
+            scores[dim.name] = DimensionScore(score=score, reasoning=reasoning)
+        result[name] = scores
+    return result
+
+
+class SotopiaJudge:
+    """SOTOPIA-EVAL judge over any litellm model (``local`` = the embedded model).
+
+    Implements the env's evaluator protocol (``evaluate`` / ``aevaluate``).
+    """
+
+    def __init__(
+        self,
+        model: str | Endpoint = "local",
+        *,
+        api_base: str | None = None,
+        dimensions: str | Sequence[str | Dimension] = "all",
+        max_attempts: int = 3,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._model = model
+        self._api_base = api_base
+        self._endpoint: Endpoint | None = model if isinstance(model, Endpoint) else None
+        self.dimensions = resolve_dimensions(dimensions)
+        self.max_attempts = max_attempts
+        self.temperature = temperature
+        self.max_tokens = max_tokens or 120 + 110 * len(self.dimensions) * 2
+        self.retry = retry
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The judge's endpoint (the embedded server starts on first use)."""
+        if self._endpoint is None:
+            self._endpoint = resolve_endpoint(str(self._model), self._api_base)
+        return self._endpoint
+
+    @property
+    def name(self) -> str:
+        """Label recorded on evaluations."""
+        return f"sotopia-eval:{self._model if isinstance(self._model, str) else self._model.label}"
+
+    async def aevaluate(self, episode: Episode) -> EpisodeEvaluation:
+        """Judge one episode; invalid output is retried, a final failure is reported as failed."""
+        names = episode.setup.agent_names
+        messages = judge_messages(episode, self.dimensions)
+        schema = judgement_schema(self.dimensions, len(names))
+        started = time.perf_counter()
+        problems: list[str] = []
+        raw_text: str | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                result = await chat(
+                    self.endpoint,
+                    messages,
+                    temperature=self.temperature if attempt == 1 else max(self.temperature, 0.3),
+                    max_tokens=self.max_tokens,
+                    json_schema=schema,
+                    retry=self.retry,
+                )
+            except LLMCallError as exc:
+                problems.append(f"attempt {attempt}: call failed: {exc}")
+                break  # transport retries already happened inside chat()
+            raw_text = result.text
+            try:
+                scores = parse_judgement(result.text, names, self.dimensions)
+            except JudgementError as exc:
+                problems.append(f"attempt {attempt}: {exc}")
+                continue
+            return EpisodeEvaluation(
+                ok=True,
+                scores=scores,
+                evaluator=self.name,
+                raw_text=raw_text,
+                attempts=attempt,
+                latency_s=time.perf_counter() - started,
+            )
+        return EpisodeEvaluation(
+            ok=False,
+            error="; ".join(problems) or "no judgement",
+            evaluator=self.name,
+            raw_text=raw_text,
+            attempts=len(problems),
+            latency_s=time.perf_counter() - started,
+        )
+
+    def evaluate(self, episode: Episode) -> EpisodeEvaluation:
+        """Synchronous form (runs the async call in a private event loop thread when needed)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.aevaluate(episode))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self.aevaluate(episode)).result()

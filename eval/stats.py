@@ -1,0 +1,320 @@
+"""Means with 95% confidence intervals over judged episodes, per dimension, model and scenario.
+
+Confidence intervals use Student's t (right for the small n of most runs). scipy is not a
+dependency, so the t quantile is computed here: the two-sided t distribution function has a
+finite closed form for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4), which is
+inverted by bisection; above 1000 degrees of freedom the Cornish-Fisher expansion around the
+normal quantile (A&S 26.7.5) is used instead (error far below 1e-9 there). A percentile bootstrap
+is available as an alternative (``method="bootstrap"``).
+
+Scores are samples per (episode, agent): in an episode between model A and model B, A's scores
+count for A and B's for B. Two agents of one episode are not independent samples; the intervals
+treat them as if they were, as SOTOPIA's reporting does. Failed judgements are left out of the
+means and counted (``failed``): they are never zeros.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from envs.types import DimensionScore, Episode, EpisodeEvaluation, EpisodeStatus
+
+CIMethod = Literal["t", "bootstrap"]
+K = TypeVar("K", bound=Hashable)
+
+_CORNISH_FISHER_DF = 1000
+
+
+def _t_central_mass(t: float, df: int) -> float:
+    """P(-t <= T <= t) for Student's t with integer ``df`` (A&S 26.7.3 odd df, 26.7.4 even df)."""
+    theta = math.atan(t / math.sqrt(df))
+    cos2 = math.cos(theta) ** 2
+    series, term = 1.0, 1.0
+    if df % 2:
+        if df == 1:
+            return 2.0 * theta / math.pi
+        for k in range(1, (df - 3) // 2 + 1):
+            term *= cos2 * (2 * k) / (2 * k + 1)
+            series += term
+        return 2.0 / math.pi * (theta + math.sin(theta) * math.cos(theta) * series)
+    for k in range(1, (df - 2) // 2 + 1):
+        term *= cos2 * (2 * k - 1) / (2 * k)
+        series += term
+    return math.sin(theta) * series
+
+
+def _cornish_fisher(z: float, df: int) -> float:
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t with ``df`` (a positive integer) degrees of freedom."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be strictly between 0 and 1, got {p}")
+    if int(df) != df or df < 1:
+        raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
+    df = int(df)
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    if df > _CORNISH_FISHER_DF:
+        return _cornish_fisher(statistics.NormalDist().inv_cdf(p), df)
+    mass = 2.0 * p - 1.0  # central mass between -t and t
+    low, high = 0.0, 1.0
+    while _t_central_mass(high, df) < mass:
+        high *= 2.0
+    for _ in range(200):
+        middle = (low + high) / 2.0
+        if _t_central_mass(middle, df) < mass:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-13 * max(1.0, high):
+            break
+    return (low + high) / 2.0
+
+
+class MeanCI(BaseModel):
+    """A sample mean with its confidence interval (``None`` where n is too small to say)."""
+
+    n: int
+    mean: float | None = None
+    std: float | None = Field(None, description="Sample standard deviation (n - 1).")
+    low: float | None = None
+    high: float | None = None
+    confidence: float = 0.95
+    method: CIMethod = "t"
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width (the ``±`` figure), None without an interval."""
+        if self.low is None or self.high is None:
+            return None
+        return (self.high - self.low) / 2.0
+
+    def format(self, digits: int = 2) -> str:
+        """``7.20 ± 0.31 (n=50)``; ``–`` for no data."""
+        if self.mean is None:
+            return "– (n=0)"
+        text = f"{self.mean:.{digits}f}"
+        if self.half_width is not None:
+            text += f" ± {self.half_width:.{digits}f}"
+        return f"{text} (n={self.n})"
+
+
+def mean_ci(values: Iterable[float], confidence: float = 0.95) -> MeanCI:
+    """Mean and Student-t interval: mean ± t(1-(1-c)/2, n-1) · s/√n. n=1 gives no interval."""
+    data = [float(v) for v in values]
+    n = len(data)
+    if n == 0:
+        return MeanCI(n=0, confidence=confidence)
+    mean = statistics.fmean(data)
+    if n == 1:
+        return MeanCI(n=1, mean=mean, confidence=confidence)
+    std = statistics.stdev(data)
+    half = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1) * std / math.sqrt(n)
+    return MeanCI(n=n, mean=mean, std=std, low=mean - half, high=mean + half, confidence=confidence)
+
+
+def bootstrap_ci(
+    values: Iterable[float], confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> MeanCI:
+    """Mean and percentile-bootstrap interval (seeded, so the same data gives the same interval)."""
+    import numpy as np  # only the bootstrap needs it; keeps the store's CLI quick to start
+    data = np.asarray([float(v) for v in values], dtype=float)
+    n = int(data.size)
+    if n == 0:
+        return MeanCI(n=0, confidence=confidence, method="bootstrap")
+    mean = float(data.mean())
+    if n == 1:
+        return MeanCI(n=1, mean=mean, confidence=confidence, method="bootstrap")
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    chunk = max(1, 2_000_000 // n)  # bound memory for large samples
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        means[start : start + size] = data[rng.integers(0, n, size=(size, n))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return MeanCI(
+        n=n, mean=mean, std=float(data.std(ddof=1)), low=float(low), high=float(high),
+        confidence=confidence, method="bootstrap",
+    )  # fmt: skip
+
+
+def estimate(values: Sequence[float], confidence: float = 0.95, method: CIMethod = "t") -> MeanCI:
+    """:func:`mean_ci` or :func:`bootstrap_ci` by name."""
+    return bootstrap_ci(values, confidence) if method == "bootstrap" else mean_ci(values, confidence)
+
+
+# -- reading scores off episodes ---------------------------------------------------------------
+
+
+def episode_judgement(episode: Episode) -> EpisodeEvaluation | None:
+    """The episode's judgement, or None when it was never judged.
+
+    Read from ``Episode.evaluation`` (an ``EpisodeEvaluation`` dump); an evaluation in another shape
+    keeps its ``ok``/``error``/``evaluator`` and takes scores from ``Episode.scores``; scores without
+    an evaluation count as an ok judgement without reasoning.
+    """
+    flat = {
+        agent: {dim: DimensionScore(score=value) for dim, value in dims.items()}
+        for agent, dims in episode.scores.items()
+    }
+    raw = episode.evaluation
+    if raw is None:
+        return EpisodeEvaluation(ok=True, scores=flat) if flat else None
+    try:
+        evaluation = EpisodeEvaluation.model_validate(raw)
+    except ValidationError:
+        error = raw.get("error")
+        evaluation = EpisodeEvaluation(
+            ok=bool(raw.get("ok", bool(flat))),
+            error=str(error) if error is not None else None,
+            evaluator=str(raw.get("evaluator", "")),
+        )
+    if evaluation.ok and not evaluation.scores and flat:
+        evaluation.scores = flat
+    return evaluation
+
+
+class ScoreSample(BaseModel):
+    """One judged score of one agent in one episode."""
+
+    episode_id: str
+    setup_id: str
+    scenario_id: str
+    agent: str
+    model: str = Field(description="The agent's model/agent spec ('?' when unrecorded).")
+    partner: str = Field(description="The other agents' specs, '+'-joined.")
+    dimension: str
+    score: float
+
+
+def _models(episode: Episode) -> dict[str, tuple[str, str]]:
+    """Agent name -> (its model, its partners' models) for every agent of the episode."""
+    names = list(dict.fromkeys([*episode.setup.agent_names, *episode.agent_models]))
+    specs = {name: episode.agent_models.get(name, "?") for name in names}
+    return {
+        name: (spec, "+".join(specs[other] for other in names if other != name) or "-")
+        for name, spec in specs.items()
+    }
+
+
+def score_samples(episodes: Iterable[Episode]) -> list[ScoreSample]:
+    """Every score of finished episodes' ok judgements, one sample per (episode, agent, dimension)."""
+    samples: list[ScoreSample] = []
+    for episode in episodes:
+        if episode.status is not EpisodeStatus.finished:
+            continue
+        judgement = episode_judgement(episode)
+        if judgement is None or not judgement.ok:
+            continue
+        models = _models(episode)
+        for agent, dimensions in judgement.scores.items():
+            model, partner = models.get(agent, (episode.agent_models.get(agent, "?"), "-"))
+            samples.extend(
+                ScoreSample(
+                    episode_id=episode.id, setup_id=episode.setup.id, scenario_id=episode.setup.scenario.id,
+                    agent=agent, model=model, partner=partner, dimension=dimension, score=entry.score,
+                )  # fmt: skip
+                for dimension, entry in dimensions.items()
+            )
+    return samples
+
+
+class FailureCounts(BaseModel):
+    """What went wrong in a set of episodes."""
+
+    episodes: int = 0
+    finished: int = 0
+    failed: int = Field(0, description="Episodes that ended with an error.")
+    running: int = Field(0, description="Episodes stored while running (interrupted).")
+    judged_ok: int = 0
+    judgement_failed: int = 0
+    unjudged: int = Field(0, description="Finished episodes with no judgement.")
+
+
+def failure_counts(episodes: Iterable[Episode]) -> FailureCounts:
+    """Count episodes by status and judgements by outcome (judgements only of finished episodes)."""
+    counts = FailureCounts()
+    for episode in episodes:
+        counts.episodes += 1
+        if episode.status is EpisodeStatus.failed:
+            counts.failed += 1
+            continue
+        if episode.status is EpisodeStatus.running:
+            counts.running += 1
+            continue
+        counts.finished += 1
+        judgement = episode_judgement(episode)
+        if judgement is None:
+            counts.unjudged += 1
+        elif judgement.ok:
+            counts.judged_ok += 1
+        else:
+            counts.judgement_failed += 1
+    return counts
+
+
+class DimensionSummary(BaseModel):
+    """One dimension's mean and interval over a set of episodes."""
+
+    dimension: str
+    stats: MeanCI
+    failed: int = Field(0, description="Agent samples left out because the judgement failed.")
+
+
+def summarize_dimensions(
+    episodes: Iterable[Episode],
+    *,
+    model: str | None = None,
+    confidence: float = 0.95,
+    method: CIMethod = "t",
+    dimensions: Sequence[str] | None = None,
+) -> list[DimensionSummary]:
+    """Per-dimension mean ± CI over finished episodes' ok judgements (only ``model``'s agents if given).
+
+    Dimensions come in ``dimensions`` order, then any others seen in first-seen order.
+    """
+    finished = [e for e in episodes if e.status is EpisodeStatus.finished]
+    failed = 0
+    for episode in finished:
+        judgement = episode_judgement(episode)
+        if judgement is not None and not judgement.ok:
+            failed += sum(1 for spec, _ in _models(episode).values() if model is None or spec == model)
+    values: dict[str, list[float]] = {name: [] for name in dimensions or ()}
+    for sample in score_samples(finished):
+        if model is None or sample.model == model:
+            values.setdefault(sample.dimension, []).append(sample.score)
+    return [
+        DimensionSummary(dimension=name, stats=estimate(scores, confidence, method), failed=failed)
+        for name, scores in values.items()
+    ]
+
+
+def group_means(
+    samples: Iterable[ScoreSample],
+    key: Callable[[ScoreSample], K],
+    *,
+    dimension: str = "goal",
+    confidence: float = 0.95,
+    method: CIMethod = "t",
+) -> dict[K, MeanCI]:
+    """Mean ± CI of one dimension per group (e.g. ``key=lambda s: (s.model, s.partner)``)."""
+    groups: dict[K, list[float]] = defaultdict(list)
+    for sample in samples:
+        if sample.dimension == dimension:
+            groups[key(sample)].append(sample.score)
+    return {group: estimate(scores, confidence, method) for group, scores in groups.items()}

@@ -1,0 +1,383 @@
+"""The SIP format: instructions, tolerant parser, strict checker, answer reading."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.sip import (
+    SIP_STAGES,
+    SYSTEM_PROMPT,
+    build_instructions,
+    check_sip,
+    extract_answer,
+    format_sip,
+    mcq_messages,
+    parse_choice,
+    parse_sip,
+)
+from eval.items import MCQItem
+
+CE, CI, GC, RG = SIP_STAGES
+STAGE_TEXTS = {
+    CE: "Sally put the marble in the basket and went out.",
+    CI: "Sally did not see Anne move it, so she still believes it is in the basket.",
+    GC: "The question asks where Sally will look first.",
+    RG: "Option A, the basket, fits her false belief best.",
+}
+VALID = format_sip(STAGE_TEXTS, "A")
+
+# Words that can never form a tag or a stage marker, for generated stage texts.
+WORDS = st.sampled_from(
+    ["she", "he", "saw", "the", "box", "left", "room", "angry", "because", "Anne", "Sally", "2.", "1)", "**",
+     "maybe", "-", "#", "quietly", "believes", "said", "'no'", "(aside)", "x", "42", "goal", "cue", "encoding"]
+)
+SEPS = st.sampled_from([" ", " ", " ", "\n", ", ", ". ", "\n\n"])
+
+
+@st.composite
+def stage_text(draw: st.DrawFn) -> str:
+    """A non-empty stage text: words joined by spaces, punctuation and newlines, stripped."""
+    words = draw(st.lists(WORDS, min_size=1, max_size=25))
+    out = words[0]
+    for w in words[1:]:
+        out += draw(SEPS) + w
+    text = out.strip()
+    return text if any(ch.isalnum() for ch in text) else text + " ok"
+
+
+def test_stage_names_and_order() -> None:
+    assert SIP_STAGES == ("Cue Encoding", "Cue Interpretation", "Goal Clarification", "Response Generation")
+
+
+def test_instructions_name_every_stage_in_order_and_both_tags() -> None:
+    for task in ("mcq", "social"):
+        text = build_instructions(task)
+        positions = [text.index(f"{i}. {s}") for i, s in enumerate(SIP_STAGES, 1)]
+        assert positions == sorted(positions)
+        for tag in ("<think>", "</think>", "<Answer>", "</Answer>"):
+            assert tag in text
+    assert "letter" in build_instructions("mcq")
+    assert SYSTEM_PROMPT == build_instructions("social")
+    assert "JSON action" in build_instructions("social", answer_spec="Put a JSON action in the answer.")
+    with pytest.raises(ValueError, match="unknown task"):
+        build_instructions("chat")  # type: ignore[arg-type]
+
+
+def test_instruction_skeleton_is_itself_well_formed_apart_from_placeholder_stages() -> None:
+    skeleton = build_instructions("mcq").split("Shape of a reply:\n", 1)[1]
+    parse = parse_sip(skeleton)
+    assert parse.order == SIP_STAGES
+    assert parse.answer == "B"
+    problems = check_sip(skeleton).problems
+    assert problems == [f"empty stage {s!r}" for s in SIP_STAGES]  # '...' holds no words
+
+
+def _item(**kw: object) -> MCQItem:
+    base = dict(id="t1", benchmark="test", context="Sally put a marble in the basket.", question="Where?",
+                options=["basket", "box", "drawer"], answer=0)
+    base.update(kw)
+    return MCQItem(**base)  # type: ignore[arg-type]
+
+
+def test_mcq_messages_sip_and_plain() -> None:
+    sip = mcq_messages(_item(), sip=True)
+    assert [m["role"] for m in sip] == ["system", "user"]
+    assert all(s in sip[0]["content"] for s in SIP_STAGES)
+    assert "A. basket" in sip[1]["content"] and "<Answer>" in sip[1]["content"]
+    assert "A, B, C" in sip[1]["content"]
+    plain = mcq_messages(_item(), sip=False)
+    assert "Cue Encoding" not in plain[0]["content"] + plain[1]["content"]
+    assert "letter" in plain[1]["content"] and "<think>" not in plain[1]["content"]
+    free = mcq_messages(_item(options=[], answer=None, answer_text="basket"), sip=True)
+    assert "letter" not in free[0]["content"] and "few words" in free[1]["content"]
+
+
+def test_format_sip_rejects_wrong_stage_sets() -> None:
+    with pytest.raises(ValueError, match="missing stage"):
+        format_sip({CE: "x"}, "A")
+    with pytest.raises(ValueError, match="expected 4"):
+        format_sip(["a", "b"], "A")
+
+
+def test_canonical_text_parses_and_checks_clean() -> None:
+    p = parse_sip(VALID)
+    assert p.stages == STAGE_TEXTS
+    assert p.order == SIP_STAGES
+    assert p.answer == "A"
+    assert p.think is not None and p.think.startswith("1. Cue Encoding:")
+    check = check_sip(VALID)
+    assert check.ok and check.problems == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(stage_text(), min_size=4, max_size=4), answer=stage_text())
+def test_round_trip_of_random_stage_texts(texts: list[str], answer: str) -> None:
+    text = format_sip(texts, answer)
+    p = parse_sip(text)
+    assert [p.stages[s] for s in SIP_STAGES] == texts
+    assert p.order == SIP_STAGES
+    assert p.answer == answer
+    assert check_sip(text).problems == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parser_and_checker_never_raise_on_arbitrary_text(text: str) -> None:
+    p = parse_sip(text)
+    assert set(p.stages) == set(SIP_STAGES)
+    c = check_sip(text)
+    assert c.ok == (not c.problems)
+    assert isinstance(extract_answer(text), str)
+    parse_choice(text, ["a", "b", "c"])
+
+
+FRAGMENTS = st.sampled_from(
+    ["<think>", "</think>", "<Answer>", "</Answer>", "<answer>", "< /ANSWER >", "Cue Encoding:", "cue-encoding",
+     "**Goal Clarification**:", "### 2. Cue interpretation", "- response generation:", "\n", " ", "B", "(b)",
+     "[[C]]", "Answer: A", "basket", "text", "1.", ".", "*", "#", "<", ">", "/"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=30).map("".join))
+def test_parser_never_raises_on_tag_soup(text: str) -> None:
+    p = parse_sip(text)
+    c = check_sip(text)
+    assert c.ok == (not c.problems)
+    if c.ok:
+        assert p.order == SIP_STAGES and p.answer
+    choice = parse_choice(text, ["basket", "box", "drawer"])
+    assert choice is None or 0 <= choice < 3
+
+
+def test_long_pathological_input_is_fast() -> None:
+    import time
+
+    text = ("*" * 5000 + "\n") * 20 + "." * 20000 + "<think" * 2000 + "1. " * 5000
+    t0 = time.perf_counter()
+    parse_sip(text)
+    check_sip(text)
+    assert time.perf_counter() - t0 < 2.0
+
+
+# --- tolerant parsing -------------------------------------------------------------------------------
+
+
+def test_markdown_markers_and_case_variants() -> None:
+    text = (
+        "Sure, here goes.\n<THINK>\n**Cue Encoding**: Anne moved the ball.\n"
+        "### 2. Cue interpretation\nSally did not see it.\n"
+        "- goal-clarification: say where Sally looks.\n"
+        "__Response Generation (choice)__ — she looks in the basket.\n"
+        "</Think>\n< answer > (b) </ANSWER>\nHope that helps!"
+    )
+    p = parse_sip(text)
+    assert p.stages == {
+        CE: "Anne moved the ball.",
+        CI: "Sally did not see it.",
+        GC: "say where Sally looks.",
+        RG: "she looks in the basket.",
+    }
+    assert p.answer == "(b)"
+    assert check_sip(text).problems == ["text before <think>", "text after </Answer>"]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["Cue Encoding:", "1. Cue Encoding:", "**Cue Encoding:**", "**Cue Encoding**:", "### 1. Cue encoding",
+     "- cue-encoding:", "Stage 1 - Cue Encoding:", "(1) cue_encoding -", "> **1) CUE ENCODING**", "Cue Encoding"],
+)
+def test_each_marker_style_is_recognised(marker: str) -> None:
+    text = f"<think>\n{marker}\nThe ball moved.\nCue Interpretation: she is unaware.\n</think><Answer>A</Answer>"
+    p = parse_sip(text)
+    assert p.stages[CE] == "The ball moved."
+    assert p.stages[CI] == "she is unaware."
+
+
+def test_stage_words_in_prose_are_not_markers() -> None:
+    text = "<think>\nCue encoding is the first step, so I start.\nI did the cue interpretation quickly\n</think>"
+    assert parse_sip(text).order == ()
+
+
+def test_inline_stages_after_sentence_ends() -> None:
+    text = "<think>Cue Encoding: she left. Cue Interpretation: she is unaware. Goal Clarification: find her.</think>"
+    p = parse_sip(text)
+    assert p.stages[CE] == "she left."
+    assert p.stages[CI] == "she is unaware."
+    assert p.stages[GC] == "find her."
+
+
+def test_missing_close_think_when_answer_follows() -> None:
+    text = "<think>\n1. Cue Encoding: x happened\n4. Response Generation: pick B\n<Answer>B</Answer>"
+    p = parse_sip(text)
+    assert p.think == "1. Cue Encoding: x happened\n4. Response Generation: pick B"
+    assert p.stages[RG] == "pick B"
+    assert p.answer == "B"
+    assert "missing </think>" in check_sip(text).problems
+
+
+def test_missing_open_think_qwen_style() -> None:
+    text = "Cue Encoding: she left.\n</think>\n<Answer>C</Answer>"
+    p = parse_sip(text)
+    assert p.think == "Cue Encoding: she left."
+    assert p.stages[CE] == "she left."
+    assert p.answer == "C"
+    assert "missing <think>" in check_sip(text).problems
+
+
+def test_unclosed_answer_runs_to_the_end_or_next_tag() -> None:
+    assert parse_sip("<think>x</think><Answer> B because").answer == "B because"
+    p = parse_sip("<think>x</think><Answer>B<Answer>C</Answer>")
+    assert p.answer == "C"
+
+
+def test_lone_close_answer_after_think() -> None:
+    assert parse_sip("<think>x</think> B </Answer>").answer == "B"
+
+
+def test_answer_inside_think_is_found_but_flagged() -> None:
+    text = "<think>Cue Encoding: x. <Answer>B</Answer> more</think>"
+    p = parse_sip(text)
+    assert p.answer == "B"
+    assert "<Answer> before </think>" in check_sip(text).problems
+
+
+def test_no_tags_stages_are_read_from_the_whole_text() -> None:
+    p = parse_sip("Cue Encoding: a\nCue Interpretation: b\nThe answer is B")
+    assert p.think is None and p.answer is None
+    assert p.stages[CE] == "a" and p.stages[CI] == "b\nThe answer is B"
+
+
+def test_last_answer_block_wins() -> None:
+    assert parse_sip("<think>x</think><Answer>A</Answer><Answer>C</Answer>").answer == "C"
+
+
+def test_instruction_quoted_inside_think_does_not_hijack_the_answer() -> None:
+    text = "<think>I must put my choice in <Answer> tags.\nCue Encoding: x</think>\n<Answer>D</Answer>"
+    assert parse_sip(text).answer == "D"
+
+
+# --- strict checking: one test per defect -------------------------------------------------------------
+
+DEFECTS: dict[str, tuple[object, str]] = {
+    "no_close_think": (lambda t: t.replace("</think>", ""), "missing </think>"),
+    "no_open_think": (lambda t: t.replace("<think>", ""), "missing <think>"),
+    "two_answers": (lambda t: t + "<Answer>B</Answer>", "more than one <Answer> block"),
+    "text_after": (lambda t: t + "\nThanks!", "text after </Answer>"),
+    "text_before": (lambda t: "Okay.\n" + t, "text before <think>"),
+    "text_between": (lambda t: t.replace("</think>\n", "</think>\nSo:\n"), "text between </think> and <Answer>"),
+    "no_answer": (lambda t: t.split("<Answer>")[0], "missing <Answer>"),
+    "no_close_answer": (lambda t: t.replace("</Answer>", ""), "missing </Answer>"),
+    "empty_answer": (lambda t: t.split("<Answer>")[0] + "<Answer> </Answer>", "empty <Answer>"),
+    "missing_gc": (lambda t: _drop_stage(t, GC), "stage 'Goal Clarification' missing"),
+    "empty_ce": (lambda t: _empty_stage(t, CE), "empty stage 'Cue Encoding'"),
+    "swap_ci_gc": (lambda t: _swap(t, CI, GC), "stage 'Cue Interpretation' appears after 'Goal Clarification'"),
+    "repeat_rg": (lambda t: t.replace("</think>", "Response Generation: again\n</think>"),
+                  "stage 'Response Generation' appears more than once"),
+    "stage_in_answer": (lambda t: t.replace("<Answer>", "<Answer>Cue Encoding: oops\n"),
+                        "stage 'Cue Encoding' inside <Answer>"),
+    "stage_outside": (lambda t: t + "\nGoal Clarification: late", "stage 'Goal Clarification' outside <think>"),
+    "two_thinks": (lambda t: "<think>x</think>" + t, "more than one <think>"),
+}
+
+
+def _lines(t: str) -> list[str]:
+    return t.split("\n")
+
+
+def _drop_stage(t: str, stage: str) -> str:
+    return "\n".join(line for line in _lines(t) if stage not in line)
+
+
+def _empty_stage(t: str, stage: str) -> str:
+    i = SIP_STAGES.index(stage)
+    return re.sub(rf"({i + 1}\. {stage}:).*?(?=\n{i + 2}\. |\n</think>)", r"\1", t, count=1, flags=re.S)
+
+
+def _swap(t: str, a: str, b: str) -> str:
+    lines = _lines(t)
+    i = next(k for k, line in enumerate(lines) if a in line)
+    j = next(k for k, line in enumerate(lines) if b in line)
+    lines[i], lines[j] = lines[j], lines[i]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_check_names_each_defect(defect: str) -> None:
+    mutate, problem = DEFECTS[defect]
+    check = check_sip(mutate(VALID))  # type: ignore[operator]
+    assert not check.ok
+    assert problem in check.problems, check.problems
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(stage_text(), min_size=4, max_size=4), answer=stage_text(),
+       defect=st.sampled_from(sorted(DEFECTS)))
+def test_check_catches_defects_on_random_texts(texts: list[str], answer: str, defect: str) -> None:
+    mutate, problem = DEFECTS[defect]
+    check = check_sip(mutate(format_sip(texts, answer)))  # type: ignore[operator]
+    assert problem in check.problems, check.problems
+
+
+def test_reversed_stages_report_each_adjacent_inversion() -> None:
+    body = "\n".join(f"{s}: text" for s in reversed(SIP_STAGES))
+    problems = check_sip(f"<think>\n{body}\n</think>\n<Answer>A</Answer>").problems
+    assert problems == [
+        "stage 'Cue Encoding' appears after 'Cue Interpretation'",
+        "stage 'Cue Interpretation' appears after 'Goal Clarification'",
+        "stage 'Goal Clarification' appears after 'Response Generation'",
+    ]
+
+
+def test_case_of_tags_is_accepted_by_the_checker() -> None:
+    assert check_sip(VALID.replace("<Answer>", "<answer>").replace("</Answer>", "</ANSWER>")).ok
+
+
+def test_close_before_open() -> None:
+    assert "</Answer> before <Answer>" in check_sip("<think>x</think></Answer>B<Answer>").problems
+
+
+# --- answers ------------------------------------------------------------------------------------------
+
+
+def test_extract_answer() -> None:
+    assert extract_answer(VALID) == "A"
+    assert extract_answer("  just B  ") == "just B"
+    assert extract_answer("<think>hmm</think>\n C ") == "C"
+    assert extract_answer("<answer>\n the box \n</answer>") == "the box"
+
+
+OPTS = ["in the basket", "in the box", "on the table", "under the bed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("B", 1), ("b", 1), ("(b)", 1), ("[[B]]", 1), ("Answer: B", 1), ("b)", 1), ("B.", 1), ("**C**", 2),
+        ("The answer is D.", 3), ("final answer: (c)", 2), ("B) in the box", 1), ("(A) in the basket", 0),
+        ("C. on the table", 2), ("My choice is [[D]] because she hid it.", 3),
+        ("answer is B, since Anne moved it", 1), ("B, because Anne moved it", 1), ("D - under the bed", 3),
+        ("in the box", 1), ("  IN THE   BOX ", 1), ("She will look in the basket.", 0), ("the table", 2),
+        (VALID, 0), ("<think>It is B? No.</think><Answer>D</Answer>", 3),
+        ("E", None), ("", None), ("no idea", None), ("in the basket or in the box", None),
+        ("Option A is wrong; option B is right", None), ("in the", None), ("I think so", None),
+    ],
+)
+def test_parse_choice(text: str, expected: int | None) -> None:
+    assert parse_choice(text, OPTS) == expected
+
+
+def test_parse_choice_prefers_the_longest_nested_option() -> None:
+    opts = ["Sally", "Sally's mother", "Anne"]
+    assert parse_choice("Sally's mother", opts) == 1
+    assert parse_choice("It was Sally's mother who knew", opts) == 1
+    assert parse_choice("Sally and Anne", opts) is None
+
+
+def test_parse_choice_duplicate_options_are_ambiguous_and_no_options_gives_none() -> None:
+    assert parse_choice("yes", ["Yes", "yes "]) is None
+    assert parse_choice("B", []) is None
