@@ -8,6 +8,7 @@ embedded SmolLM2 model, served on loopback by :mod:`agents.local_model`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
@@ -16,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# litellm's background logger warns whenever a new event loop starts (each asyncio.run): noise here.
+logging.getLogger("LiteLLM").setLevel(logging.ERROR)
 
 LOCAL_SPEC = "local"
 
@@ -207,7 +210,7 @@ async def chat(
                     response = await litellm.acompletion(**kwargs)
             else:
                 response = await litellm.acompletion(**kwargs)
-            text = response.choices[0].message.content
+            text = _full_text(response.choices[0].message)
             if text is None:
                 raise LLMCallError(f"{endpoint.label}: the model returned no text", attempts=attempt)
             usage = getattr(response, "usage", None)
@@ -235,6 +238,19 @@ async def chat(
         attempts=policy.max_attempts,
         retryable=True,
     ) from last_error
+
+
+def _full_text(message: Any) -> str | None:
+    """The reply as the model wrote it.
+
+    litellm moves a leading ``<think>...</think>`` block into ``reasoning_content``; SIP agents
+    and the rewards need the whole text, so the block is put back in front of the content.
+    """
+    content = getattr(message, "content", None)
+    reasoning = getattr(message, "reasoning_content", None)
+    if reasoning and (content is None or "<think>" not in content.lower()):
+        return f"<think>{reasoning}</think>{content or ''}"
+    return content
 
 
 def _short(exc: BaseException | None, limit: int = 300) -> str:

@@ -78,7 +78,9 @@ class HumanAgent:
         self.console.file.flush()
         line = self.stdin.readline()
         if line == "":
-            raise AgentCallError(f"{self.name or 'human'}: input closed (end of file) while waiting for an act")
+            raise AgentCallError(
+                f"{self.name or 'human'}: input closed (end of file) while waiting for an act"
+            )
         return line.rstrip("\r\n")
 
     def _show(self, observation: Observation) -> None:
@@ -86,7 +88,9 @@ class HumanAgent:
         new = text[len(self._shown) :] if self._shown and text.startswith(self._shown) else text
         self._shown = text
         title = f"{observation.agent} — turn {observation.turn}"
-        self.console.print(Panel(new.strip() or "(nothing new)", title=title, title_align="left"), markup=False)
+        self.console.print(
+            Panel(new.strip() or "(nothing new)", title=title, title_align="left"), markup=False
+        )
 
     def _choose(self, options: list[ActionType]) -> ActionType:
         menu = "  ".join(f"{i}) {kind.value}" for i, kind in enumerate(options, 1))

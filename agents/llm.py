@@ -57,7 +57,19 @@ def _norm_word(text: str) -> str:
 
 _TYPE_WORDS: dict[str, ActionType] = {
     **dict.fromkeys(
-        ["speak", "speaks", "say", "says", "talk", "talks", "speech", "reply", "respond", "utterance", "dialogue"],
+        [
+            "speak",
+            "speaks",
+            "say",
+            "says",
+            "talk",
+            "talks",
+            "speech",
+            "reply",
+            "respond",
+            "utterance",
+            "dialogue",
+        ],
         ActionType.speak,
     ),
     **dict.fromkeys(
@@ -156,7 +168,7 @@ def _from_mapping(obj: dict[Any, Any]) -> _Read | None:
     if kind is not None:
         return _Read(AgentAction(action_type=kind, argument=argument or ""), clean=True)
     if len(lowered) == 1:  # {"speak": "Hello"}
-        (key, value), = lowered.items()
+        ((key, value),) = lowered.items()
         named = action_type_from_text(key)
         if named is not None:
             return _Read(AgentAction(action_type=named, argument=_as_text(value)), clean=True)
@@ -226,8 +238,12 @@ def _py_literal(match: re.Match[str]) -> str:
     return {"true": "True", "false": "False", "null": "None"}[match.group(0)]
 
 
-_PARTIAL_TYPE_RE = re.compile(r"""["']?action[_ ]?type["']?\s*[:=]\s*["']([^"'\n]{1,40})["']?""", re.IGNORECASE)
-_PARTIAL_ARG_RE = re.compile(r"""["']?argument["']?\s*[:=]\s*(["'])((?:\\.|(?!\1).)*)""", re.IGNORECASE | re.DOTALL)
+_PARTIAL_TYPE_RE = re.compile(
+    r"""["']?action[_ ]?type["']?\s*[:=]\s*["']([^"'\n]{1,40})["']?""", re.IGNORECASE
+)
+_PARTIAL_ARG_RE = re.compile(
+    r"""["']?argument["']?\s*[:=]\s*(["'])((?:\\.|(?!\1).)*)""", re.IGNORECASE | re.DOTALL
+)
 
 
 def _from_fragments(text: str) -> AgentAction | None:
@@ -302,6 +318,20 @@ def parse_action(
     return action, changed or not read.clean
 
 
+_THINK_RE = re.compile(r"^\s*<think>(?P<think>.*?)(?:</think>(?P<rest>.*)|$)", re.DOTALL | re.IGNORECASE)
+
+
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """Split a leading ``<think>...</think>`` block off a reply: (reasoning or None, the rest).
+
+    An unclosed ``<think>`` makes the whole reply reasoning (the rest is empty).
+    """
+    match = _THINK_RE.match(text or "")
+    if match is None:
+        return None, text or ""
+    return match.group("think").strip(), match.group("rest") or ""
+
+
 # --------------------------------------------------------------------------------------------------
 # The agent
 
@@ -346,7 +376,9 @@ class LLMAgent:
         name: str = "",
     ) -> None:
         self._endpoint = endpoint_or_spec if isinstance(endpoint_or_spec, Endpoint) else None
-        self.spec = endpoint_or_spec.label if isinstance(endpoint_or_spec, Endpoint) else endpoint_or_spec.strip()
+        self.spec = (
+            endpoint_or_spec.label if isinstance(endpoint_or_spec, Endpoint) else endpoint_or_spec.strip()
+        )
         if not self.spec:
             raise ValueError("empty model spec: give a litellm model string (e.g. openai/gpt-4o) or 'local'")
         self.api_base = api_base
@@ -368,7 +400,9 @@ class LLMAgent:
         if self._endpoint is None:
             async with self._resolve_lock:
                 if self._endpoint is None:
-                    self._endpoint = await asyncio.to_thread(resolve_endpoint, self.spec, self.api_base, self.api_key)
+                    self._endpoint = await asyncio.to_thread(
+                        resolve_endpoint, self.spec, self.api_base, self.api_key
+                    )
         return self._endpoint
 
     def reset(self, setup: EpisodeSetup, name: str) -> None:
@@ -386,12 +420,19 @@ class LLMAgent:
         return prompts.action_messages(observation, self.name)
 
     def interpret(self, text: str, observation: Observation) -> Interpretation:
-        """Read the act from a reply; raise :class:`UnusableOutputError` when there is none."""
+        """Read the act from a reply; raise :class:`UnusableOutputError` when there is none.
+
+        A leading ``<think>...</think>`` block (reasoning models) is kept as reasoning, never
+        parsed as the act; an unclosed one leaves no act.
+        """
+        reasoning, rest = split_reasoning(text)
         try:
-            action, fallback = parse_action(text, observation.available_actions, name=self.name)
+            action, fallback = parse_action(
+                rest, observation.available_actions, name=self.name or observation.agent
+            )
         except EmptyOutputError as exc:
             raise UnusableOutputError(str(exc)) from exc
-        return Interpretation(action=action, fallback=fallback)
+        return Interpretation(action=action, fallback=fallback, reasoning=reasoning)
 
     async def act(self, observation: Observation) -> AgentAction:
         """One act: prompt, call (with retries), parse. Raises :class:`AgentCallError` on failure."""
@@ -416,7 +457,9 @@ class LLMAgent:
                     seed=None if self.seed is None else self.seed + attempt - 1,
                 )
             except LLMCallError as exc:
-                raise AgentCallError(f"{self.spec} ({observation.agent}, turn {observation.turn}): {exc}") from exc
+                raise AgentCallError(
+                    f"{self.spec} ({observation.agent}, turn {observation.turn}): {exc}"
+                ) from exc
             results.append(result)
             try:
                 reading = self.interpret(result.text, observation)

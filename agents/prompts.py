@@ -20,7 +20,13 @@ ACTION_HELP: dict[ActionType, str] = {
 """One-line meaning of each action type, as shown to the model."""
 
 # The order the options are listed in: the usual choices first.
-_DISPLAY_ORDER = [ActionType.speak, ActionType.non_verbal, ActionType.action, ActionType.leave, ActionType.none]
+_DISPLAY_ORDER = [
+    ActionType.speak,
+    ActionType.non_verbal,
+    ActionType.action,
+    ActionType.leave,
+    ActionType.none,
+]
 
 
 def ordered_actions(available: list[ActionType]) -> list[ActionType]:
@@ -45,12 +51,10 @@ def action_options(available: list[ActionType]) -> str:
 
 def json_action_instructions(available: list[ActionType]) -> str:
     """How to reply when the act must be a JSON object."""
-    example = ordered_actions(available)[0].value if available else ActionType.speak.value
     return (
-        "Choose your next act. Action types:\n"
-        f"{action_options(available)}\n"
-        'Reply with JSON only: {"action_type": "<type>", "argument": "<what you say or do>"}, '
-        f'e.g. {{"action_type": "{example}", "argument": "..."}}. Keep the argument to one or two sentences.'
+        f"Action types:\n{action_options(available)}\n"
+        'Reply with a JSON object with two keys: "action_type" (one of the types above) and '
+        '"argument" (what you say or do, in one or two sentences).'
     )
 
 

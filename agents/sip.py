@@ -18,6 +18,7 @@ built on both.
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -129,14 +130,23 @@ def mcq_messages(item: MCQLike, sip: bool = True) -> list[dict[str, str]]:
         ask_sip = f"Work through the four stages, then put the letter of the correct option ({choose}) inside <Answer></Answer>."
     else:
         ask_plain = "Reply with the answer in a few words and nothing else."
-        ask_sip = "Work through the four stages, then put the answer, in a few words, inside <Answer></Answer>."
+        ask_sip = (
+            "Work through the four stages, then put the answer, in a few words, inside <Answer></Answer>."
+        )
     if sip:
         system = build_instructions(
-            "mcq", None if item.options else "Inside <Answer> and </Answer> write only the answer, in a few words."
+            "mcq",
+            None if item.options else "Inside <Answer> and </Answer> write only the answer, in a few words.",
         )
-        return [{"role": "system", "content": system}, {"role": "user", "content": f"{item.render()}\n\n{ask_sip}"}]
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"{item.render()}\n\n{ask_sip}"},
+        ]
     system = "You answer questions about stories and social situations. Be accurate and brief."
-    return [{"role": "system", "content": system}, {"role": "user", "content": f"{item.render()}\n\n{ask_plain}"}]
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"{item.render()}\n\n{ask_plain}"},
+    ]
 
 
 def format_sip(stages: Mapping[str, str] | Sequence[str], answer: str) -> str:
@@ -150,7 +160,9 @@ def format_sip(stages: Mapping[str, str] | Sequence[str], answer: str) -> str:
         texts = list(stages)
         if len(texts) != len(SIP_STAGES):
             raise ValueError(f"expected {len(SIP_STAGES)} stage texts, got {len(texts)}")
-    body = "\n".join(f"{i}. {s}: {t.strip()}" for i, (s, t) in enumerate(zip(SIP_STAGES, texts, strict=True), 1))
+    body = "\n".join(
+        f"{i}. {s}: {t.strip()}" for i, (s, t) in enumerate(zip(SIP_STAGES, texts, strict=True), 1)
+    )
     return f"<think>\n{body}\n</think>\n<Answer>{answer.strip()}</Answer>"
 
 
@@ -287,7 +299,13 @@ def find_stage_marks(region: str, offset: int = 0) -> list[StageMark]:
     for m in _MARKER_RE.finditer(region):
         start = m.start()
         at_line_start = start == 0 or region[start - 1] in "\n>"
-        decorated = bool(m.group("deco").strip() or m.group("num") or m.group("emph") or m.group("emph2") or m.group("emph2b"))
+        decorated = bool(
+            m.group("deco").strip()
+            or m.group("num")
+            or m.group("emph")
+            or m.group("emph2")
+            or m.group("emph2b")
+        )
         line_end = region.find("\n", m.end())
         rest_of_line = region[m.end() : line_end if line_end >= 0 else len(region)]
         if at_line_start:
@@ -333,7 +351,9 @@ def parse_sip(text: str) -> SIPParse:
         if close is not None:
             think_span, think_end = (think_open.end, close.start), close.end
         else:
-            ans = next((t for t in tags if t.kind == "answer" and not t.closing and t.start >= think_open.end), None)
+            ans = next(
+                (t for t in tags if t.kind == "answer" and not t.closing and t.start >= think_open.end), None
+            )
             stop = ans.start if ans is not None else len(text)
             think_span, think_end = (think_open.end, stop), stop
     else:
@@ -464,7 +484,11 @@ def check_sip(text: str) -> SIPCheck:
                 problems.append(f"</{name}> before <{name}>")
     first_answer = next((t for t in p.tags if t.kind == "answer" and not t.closing), None)
     last_think_close = next((t for t in reversed(p.tags) if t.kind == "think" and t.closing), None)
-    if first_answer is not None and last_think_close is not None and first_answer.start < last_think_close.start:
+    if (
+        first_answer is not None
+        and last_think_close is not None
+        and first_answer.start < last_think_close.start
+    ):
         problems.append("<Answer> before </think>")
     if p.prefix.strip():
         problems.append("text before <think>")
@@ -485,11 +509,13 @@ def check_sip(text: str) -> SIPCheck:
             problems.append(f"empty stage {stage!r}")
     first = {s: p.order.index(s) for s in SIP_STAGES if s in p.order}
     present = [s for s in SIP_STAGES if s in first]
-    for prev, cur in zip(present, present[1:], strict=False):
+    for prev, cur in itertools.pairwise(present):
         if first[cur] < first[prev]:
             problems.append(f"stage {prev!r} appears after {cur!r}")
     if p.has_think:
-        for stage in dict.fromkeys(m.stage for part in (p.prefix, p.between, p.suffix) for m in find_stage_marks(part)):
+        for stage in dict.fromkeys(
+            m.stage for part in (p.prefix, p.between, p.suffix) for m in find_stage_marks(part)
+        ):
             problems.append(f"stage {stage!r} outside <think>")
     for stage in dict.fromkeys(p.answer_marks):
         problems.append(f"stage {stage!r} inside <Answer>")
@@ -569,7 +595,10 @@ def match_option_text(answer: str, options: Sequence[str]) -> int | None:
     inside = [i for i, o in enumerate(normed) if _contains_phrase(a, o)]
     if inside:
         best = max(inside, key=lambda i: len(normed[i]))
-        if all(j == best or (_contains_phrase(normed[best], normed[j]) and normed[j] != normed[best]) for j in inside):
+        if all(
+            j == best or (_contains_phrase(normed[best], normed[j]) and normed[j] != normed[best])
+            for j in inside
+        ):
             return best
         return None
     if len(a) >= 3:

@@ -82,7 +82,7 @@ class SocialR1Agent(LLMAgent):
             raise UnusableOutputError("reasoning without an <Answer>")
         try:
             action, parse_fallback = parse_action(
-                source, observation.available_actions, name=self.name, speech_ok=True
+                source, observation.available_actions, name=self.name or observation.agent, speech_ok=True
             )
         except EmptyOutputError as exc:
             raise UnusableOutputError("empty <Answer>" if parsed.answer is not None else str(exc)) from exc

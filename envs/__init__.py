@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "TurnMode": "envs.social",
     "TerminationReason": "envs.social",
     "UnicodeText": "envs.social",
+    "TextObservation": "envs.social",
     "Evaluator": "envs.evaluator",
     "AsyncEvaluator": "envs.evaluator",
     "TranscriptStatsEvaluator": "envs.evaluator",
@@ -34,14 +35,45 @@ _EXPORTS: dict[str, str] = {
     "read_episodes": "envs.sinks",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ENV_IDS",
+    "AsyncEvaluator",
+    "EnvConfig",
+    "EpisodeSink",
+    "Evaluator",
+    "JSONLSink",
+    "ReplayMismatch",
+    "SingleAgentEnv",
+    "SocialEpisodeEnv",
+    "TerminationReason",
+    "TextObservation",
+    "TranscriptStatsEvaluator",
+    "TurnError",
+    "TurnMode",
+    "UnicodeText",
+    "UnknownEnvError",
+    "make",
+    "read_episodes",
+    "replay",
+    "resolve_scenarios",
+    "run_episode",
+    "run_episodes",
+    "run_sync",
+]
 
 if TYPE_CHECKING:
     from envs.evaluator import AsyncEvaluator, Evaluator, TranscriptStatsEvaluator, run_sync
     from envs.registry import ENV_IDS, UnknownEnvError, make, resolve_scenarios
     from envs.runner import ReplayMismatch, TurnError, replay, run_episode, run_episodes
     from envs.sinks import EpisodeSink, JSONLSink, read_episodes
-    from envs.social import EnvConfig, SocialEpisodeEnv, TerminationReason, TurnMode, UnicodeText
+    from envs.social import (
+        EnvConfig,
+        SocialEpisodeEnv,
+        TerminationReason,
+        TextObservation,
+        TurnMode,
+        UnicodeText,
+    )
     from envs.wrappers import SingleAgentEnv
 
 

@@ -49,18 +49,31 @@ _ACT_STYLE = {
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
-        prog="python -m envs.episode", description="Run social episodes between agents, with a live transcript."
+        prog="python -m envs.episode",
+        description="Run social episodes between agents, with a live transcript.",
     )
-    parser.add_argument("--scenario", required=True, help="scenario id, sotopia, sotopia-hard, sotopia:PATH, or a path")
-    parser.add_argument("--agents", nargs="+", required=True, metavar="SPEC", help="one agent spec per role, in role order")
+    parser.add_argument(
+        "--scenario", required=True, help="scenario id, sotopia, sotopia-hard, sotopia:PATH, or a path"
+    )
+    parser.add_argument(
+        "--agents", nargs="+", required=True, metavar="SPEC", help="one agent spec per role, in role order"
+    )
     parser.add_argument("--api-base", default=None, help="OpenAI-compatible server for model specs")
     parser.add_argument("--episodes", type=int, default=1, help="episodes per scenario (default 1)")
-    parser.add_argument("--concurrency", type=int, default=4, help="episodes at a time (default 4; 1 with a human)")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="episodes at a time (default 4; 1 with a human)"
+    )
     parser.add_argument("--max-turns", type=int, default=None, help="turn limit (default: the scenario's)")
-    parser.add_argument("--max-stale-turns", type=int, default=4, help="steps of only 'none' that end an episode")
-    parser.add_argument("--turn-mode", choices=[m.value for m in TurnMode], default=TurnMode.round_robin.value)
+    parser.add_argument(
+        "--max-stale-turns", type=int, default=4, help="steps of only 'none' that end an episode"
+    )
+    parser.add_argument(
+        "--turn-mode", choices=[m.value for m in TurnMode], default=TurnMode.round_robin.value
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for drawing casts (default 0)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/episodes-<timestamp>)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default runs/episodes-<timestamp>)"
+    )
     parser.add_argument("--act-timeout", type=float, default=None, help="seconds an agent may take per act")
     return parser
 
@@ -94,9 +107,15 @@ class LiveTranscript:
         number = int(episode.metadata.get("batch_index", 0))
         if number not in self.started:
             self.started.add(number)
-            cast = " vs ".join(f"{name} ({episode.agent_models.get(name, '?')})" for name in episode.setup.agent_names)
-            self.console.print(self._prefix(episode) + Text(f"{episode.setup.scenario.id}: {cast}", style="bold"))
-        line = Text(f"#{turn.index} ", style="dim") + Text(turn.action.render(turn.agent), style=_ACT_STYLE[turn.action.action_type])
+            cast = " vs ".join(
+                f"{name} ({episode.agent_models.get(name, '?')})" for name in episode.setup.agent_names
+            )
+            self.console.print(
+                self._prefix(episode) + Text(f"{episode.setup.scenario.id}: {cast}", style="bold")
+            )
+        line = Text(f"#{turn.index} ", style="dim") + Text(
+            turn.action.render(turn.agent), style=_ACT_STYLE[turn.action.action_type]
+        )
         self.console.print(self._prefix(episode) + line)
 
     def on_end(self, episode: Episode) -> None:
@@ -106,7 +125,9 @@ class LiveTranscript:
         else:
             self.console.print(
                 self._prefix(episode)
-                + Text(f"finished ({episode.termination_reason}) after {len(episode.turns)} acts", style="green")
+                + Text(
+                    f"finished ({episode.termination_reason}) after {len(episode.turns)} acts", style="green"
+                )
             )
 
 
@@ -126,7 +147,7 @@ def summary_table(episodes: Sequence[Episode], wall_s: float, out: Path) -> Tabl
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     from agents.specs import build_agent  # the one envs module that may use agents
 
     try:
@@ -138,8 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     wrong = sorted({s.scenario.id for s in setups if s.scenario.num_roles != len(args.agents)})
     if wrong:
-        console.print(Text(f"error: {len(args.agents)} agent spec(s) given but scenario(s) {', '.join(wrong)} "
-                           "need a different number of roles", style="red"))
+        console.print(
+            Text(
+                f"error: {len(args.agents)} agent spec(s) given but scenario(s) {', '.join(wrong)} "
+                "need a different number of roles",
+                style="red",
+            )
+        )
         return 2
     concurrency = 1 if "human" in args.agents else max(1, args.concurrency)
     out: Path = args.out or Path("runs") / f"episodes-{datetime.now():%Y%m%d-%H%M%S}"

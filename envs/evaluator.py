@@ -63,7 +63,9 @@ def evaluator_name(evaluator: object) -> str:
     return str(getattr(evaluator, "name", "") or type(evaluator).__name__)
 
 
-def failed_evaluation(evaluator: object, exc: BaseException, started: float | None = None) -> EpisodeEvaluation:
+def failed_evaluation(
+    evaluator: object, exc: BaseException, started: float | None = None
+) -> EpisodeEvaluation:
     """The record of an evaluator that raised instead of returning ``ok=False``."""
     latency = time.perf_counter() - started if started is not None else None
     return EpisodeEvaluation(

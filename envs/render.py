@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from envs.types import ActionType, Turn
-from scenarios.schema import AgentProfile, EpisodeSetup, RelationshipType
+from scenarios.schema import AgentProfile, BigFive, EpisodeSetup, RelationshipType
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class ProfileField:
 
 
 def _big_five(profile: AgentProfile) -> str:
+    if profile.personality.big_five == BigFive():
+        return ""  # all "average": the default, i.e. not described
     traits = profile.personality.big_five.model_dump(mode="json")
     return ", ".join(f"{trait} {level}" for trait, level in traits.items())
 

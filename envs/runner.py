@@ -12,7 +12,7 @@ import inspect
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
@@ -87,8 +87,13 @@ async def act_with_record(agent: Agent, observation: Observation, timeout_s: flo
     return turn
 
 
-async def play_step(env: SocialEpisodeEnv, agents: Mapping[str, Agent], observations: Mapping[str, Observation],
-                    fixed: Mapping[str, Any] | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+async def play_step(
+    env: SocialEpisodeEnv,
+    agents: Mapping[str, Agent],
+    observations: Mapping[str, Observation],
+    fixed: Mapping[str, Any] | None = None,
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
     """Collect the actions for one step: ``fixed`` ones as given, the other acting agents' concurrently."""
     fixed = dict(fixed or {})
     asking = [name for name in env.acting_agents if name not in fixed]
@@ -115,7 +120,7 @@ def _first_error(error: BaseException) -> BaseException:
 
 def failed_episode(setup: EpisodeSetup, error: str, **fields: Any) -> Episode:
     """An episode that failed before its env could start (bad settings, agent factory error)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return Episode(
         id=uuid4().hex, setup=setup, status=EpisodeStatus.failed, error=error, finished_at=now, **fields
     )
@@ -141,7 +146,9 @@ async def run_episode(
         env = SocialEpisodeEnv(setup, **dict(env_kwargs or {}))
         _, infos = env.reset(seed=setup.seed, options={"setup": setup})
     except Exception as exc:
-        return failed_episode(setup, f"cannot start the env: {type(exc).__name__}: {exc}", metadata=dict(metadata or {}))
+        return failed_episode(
+            setup, f"cannot start the env: {type(exc).__name__}: {exc}", metadata=dict(metadata or {})
+        )
     episode = env.episode
     episode.metadata.update(metadata or {})
     bound: dict[str, Agent] = {}
@@ -207,7 +214,9 @@ async def run_episodes(
                 if inspect.isawaitable(agents):
                     agents = await agents
             except Exception as exc:
-                episode = failed_episode(setup, f"agent factory: {type(exc).__name__}: {exc}", metadata=metadata)
+                episode = failed_episode(
+                    setup, f"agent factory: {type(exc).__name__}: {exc}", metadata=metadata
+                )
             else:
                 episode = await run_episode(
                     setup,
@@ -247,7 +256,9 @@ def replay(episode: Episode, *, check: bool = True) -> Episode:
         steps[turn.index].append(turn)
     for index in sorted(steps):
         if not env.agents:
-            raise ReplayMismatch(f"the replayed episode ended at turn {env.turn}, but turn {index} was recorded")
+            raise ReplayMismatch(
+                f"the replayed episode ended at turn {env.turn}, but turn {index} was recorded"
+            )
         if index != env.turn:
             raise ReplayMismatch(f"recorded turn {index} where the env is at turn {env.turn}")
         try:

@@ -28,9 +28,9 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
-from enum import Enum
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
 from uuid import uuid4
 
 import numpy as np
@@ -69,14 +69,25 @@ class UnicodeText(Text):
         return f"UnicodeText({self.min_length}, {self.max_length})"
 
 
-class TurnMode(str, Enum):
+class TextObservation(str):
+    """An observation: a plain ``str`` that also carries ``dtype = str``, the dtype ``Text`` spaces declare.
+
+    PettingZoo's AEC ``api_test`` compares each observation's ``dtype`` with its space's, which
+    assumes NumPy observations; this subclass lets text observations state their type. It behaves
+    as an ordinary string everywhere else.
+    """
+
+    dtype = str
+
+
+class TurnMode(StrEnum):
     """Who acts in a step."""
 
     round_robin = "round-robin"
     simultaneous = "simultaneous"
 
 
-class TerminationReason(str, Enum):
+class TerminationReason(StrEnum):
     """Why an episode ended (stored in :attr:`Episode.termination_reason`)."""
 
     leave = "leave"
@@ -90,7 +101,9 @@ class EnvConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     turn_mode: TurnMode = TurnMode.round_robin
-    max_turns: int | None = Field(None, ge=1, description="Steps before truncation; None: the scenario's max_turns.")
+    max_turns: int | None = Field(
+        None, ge=1, description="Steps before truncation; None: the scenario's max_turns."
+    )
     max_stale_turns: int | None = Field(
         4, ge=1, description="Steps in a row with only 'none' acts that end the episode; None: never."
     )
@@ -100,7 +113,15 @@ class EnvConfig(BaseModel):
     max_argument_chars: int = Field(20_000, ge=1)
 
 
-DETAIL_FIELDS = ("raw_text", "reasoning", "latency_s", "prompt_tokens", "completion_tokens", "parse_fallback", "error")
+DETAIL_FIELDS = (
+    "raw_text",
+    "reasoning",
+    "latency_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "parse_fallback",
+    "error",
+)
 """The fields of a :class:`Turn` that describe how an act was produced (not the act itself)."""
 
 
@@ -133,7 +154,11 @@ class SetupSource:
     every eligible cast (:func:`scenarios.graph.eligible_casts`).
     """
 
-    def __init__(self, source: EpisodeSetup | Sequence[EpisodeSetup] | _Library, scenario_ids: Sequence[str] | None = None):
+    def __init__(
+        self,
+        source: EpisodeSetup | Sequence[EpisodeSetup] | _Library,
+        scenario_ids: Sequence[str] | None = None,
+    ):
         self.library: _Library | None = None
         self.setups: list[EpisodeSetup] = []
         self.casts: dict[str, list[tuple[str, ...]]] = {}
@@ -143,16 +168,22 @@ class SetupSource:
             self.library = source
             self.casts = self._library_casts(source, scenario_ids)
         elif isinstance(source, Sequence) and not isinstance(source, str):
-            self.setups = [s if isinstance(s, EpisodeSetup) else EpisodeSetup.model_validate(s) for s in source]
+            self.setups = [
+                s if isinstance(s, EpisodeSetup) else EpisodeSetup.model_validate(s) for s in source
+            ]
             if not self.setups:
                 raise ValueError("an env needs at least one episode setup; the list is empty")
         else:
-            raise TypeError(f"an env is built from an EpisodeSetup, a list of them or a ScenarioLibrary, not {type(source).__name__}")
+            raise TypeError(
+                f"an env is built from an EpisodeSetup, a list of them or a ScenarioLibrary, not {type(source).__name__}"
+            )
         if scenario_ids is not None and self.library is None:
             raise ValueError("scenario_ids only applies when the env is built from a ScenarioLibrary")
 
     @staticmethod
-    def _library_casts(library: _Library, scenario_ids: Sequence[str] | None) -> dict[str, list[tuple[str, ...]]]:
+    def _library_casts(
+        library: _Library, scenario_ids: Sequence[str] | None
+    ) -> dict[str, list[tuple[str, ...]]]:
         ids = list(library.scenarios) if scenario_ids is None else list(scenario_ids)
         if not ids:
             raise ValueError("no scenarios to draw episodes from")
@@ -202,7 +233,11 @@ class SocialEpisodeEnv(ParallelEnv):
     ``possible_agents``).
     """
 
-    metadata: dict[str, Any] = {"name": "socialgym_v0", "render_modes": ["ansi", "human"], "is_parallelizable": True}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "socialgym_v0",
+        "render_modes": ["ansi", "human"],
+        "is_parallelizable": True,
+    }
 
     def __init__(
         self,
@@ -218,7 +253,9 @@ class SocialEpisodeEnv(ParallelEnv):
         if config is not None and settings:
             raise TypeError("give either config or keyword settings, not both")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, not {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, not {render_mode!r}"
+            )
         self.config = config or EnvConfig(**settings)
         self.source = SetupSource(source, scenario_ids)
         self.evaluator = evaluator
@@ -299,18 +336,18 @@ class SocialEpisodeEnv(ParallelEnv):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-        """Start an episode: ``options={"setup": EpisodeSetup}`` plays that setup, else one is drawn."""
+    ) -> tuple[dict[str, TextObservation], dict[str, dict[str, Any]]]:
+        """Start an episode: ``options={"setup": EpisodeSetup}`` plays that setup, else one is drawn.
+
+        ``seed`` reseeds the draws and the action/observation spaces' samplers.
+        """
         if seed is not None:
             self._rng = random.Random(seed)
             for offset, agent in enumerate(self.possible_agents):
                 self.action_spaces[agent].seed(seed + offset)
                 self.observation_spaces[agent].seed(seed + offset)
-        options = dict(options or {})
-        unknown = set(options) - {"setup"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; the only option is 'setup'")
-        setup = options.get("setup") or self.source.draw(self._rng)
+        # Other keys are ignored, as gymnasium/PettingZoo expect (their API tests pass made-up options).
+        setup = (options or {}).get("setup") or self.source.draw(self._rng)
         if not isinstance(setup, EpisodeSetup):
             setup = EpisodeSetup.model_validate(setup)
         outsiders = [n for n in setup.agent_names if n not in self.observation_spaces]
@@ -335,7 +372,11 @@ class SocialEpisodeEnv(ParallelEnv):
     def step(
         self, actions: Mapping[str, Any]
     ) -> tuple[
-        dict[str, str], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
+        dict[str, TextObservation],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
     ]:
         """Apply one step. Values may be space dicts, :class:`AgentAction` or :class:`Turn` (its details are kept)."""
         episode = self.episode
@@ -364,7 +405,9 @@ class SocialEpisodeEnv(ParallelEnv):
 
         if self.config.turn_mode is TurnMode.round_robin:
             self._next_role = (self._roles.index(actors[0]) + 1) % len(self._roles)
-        self._stale = self._stale + 1 if all(t.action.action_type is ActionType.none for t in new_turns) else 0
+        self._stale = (
+            self._stale + 1 if all(t.action.action_type is ActionType.none for t in new_turns) else 0
+        )
         self._turn += 1
         leavers = [t.agent for t in new_turns if t.action.action_type is ActionType.leave]
         self._left.extend(leavers)
@@ -424,7 +467,7 @@ class SocialEpisodeEnv(ParallelEnv):
         episode = self.episode
         episode.status = EpisodeStatus.failed
         episode.error = error
-        episode.finished_at = datetime.now(timezone.utc)
+        episode.finished_at = datetime.now(UTC)
         self.agents = []
 
     def render(self) -> str | None:
@@ -459,7 +502,7 @@ class SocialEpisodeEnv(ParallelEnv):
         episode = self.episode
         episode.status = EpisodeStatus.finished
         episode.termination_reason = reason.value
-        episode.finished_at = datetime.now(timezone.utc)
+        episode.finished_at = datetime.now(UTC)
         if self.evaluator is not None:
             self.apply_evaluation(evaluate_safely(self.evaluator, episode))
 
@@ -478,10 +521,10 @@ class SocialEpisodeEnv(ParallelEnv):
             return "you left"
         return None
 
-    def _outputs(self, names: Sequence[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    def _outputs(self, names: Sequence[str]) -> tuple[dict[str, TextObservation], dict[str, dict[str, Any]]]:
         episode = self.episode
         actors = self.acting_agents
-        observations: dict[str, str] = {}
+        observations: dict[str, TextObservation] = {}
         infos: dict[str, dict[str, Any]] = {}
         for name in names:
             mine = name in actors
@@ -501,7 +544,7 @@ class SocialEpisodeEnv(ParallelEnv):
                     f"{name}'s observation has {len(text)} characters, over the space's "
                     f"{self.config.max_observation_chars} (raise EnvConfig.max_observation_chars)"
                 )
-            observations[name] = text
+            observations[name] = TextObservation(text)
             mask = np.array([1 if a in available else 0 for a in ActionType], dtype=np.int8)
             info: dict[str, Any] = {
                 "observation": Observation(

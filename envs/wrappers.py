@@ -64,15 +64,21 @@ class SingleAgentEnv:
         """The record of the current episode."""
         return self.env.episode
 
-    async def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:
+    async def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Observation, dict[str, Any]]:
         """Start an episode and play partner turns until the learner must act."""
         _, self._infos = self.env.reset(seed=seed, options=options)
         setup = self.env.episode.setup
         names = setup.agent_names
         if not 0 <= self.learner_role < len(names):
-            raise ValueError(f"learner_role {self.learner_role} is not a role of {setup.scenario.id!r} ({len(names)} roles)")
+            raise ValueError(
+                f"learner_role {self.learner_role} is not a role of {setup.scenario.id!r} ({len(names)} roles)"
+            )
         if len(self.partners) != len(names) - 1:
-            raise ValueError(f"{len(self.partners)} partner agent(s) for {len(names) - 1} partner role(s) in {setup.scenario.id!r}")
+            raise ValueError(
+                f"{len(self.partners)} partner agent(s) for {len(names) - 1} partner role(s) in {setup.scenario.id!r}"
+            )
         self.learner = names[self.learner_role]
         others = [name for name in names if name != self.learner]
         self._bound = dict(zip(others, self.partners, strict=True))
@@ -91,7 +97,11 @@ class SingleAgentEnv:
         observations = self._observations()
         try:
             actions = await play_step(
-                self.env, self._bound, observations, fixed={self.learner: action}, timeout_s=self.act_timeout_s
+                self.env,
+                self._bound,
+                observations,
+                fixed={self.learner: action},
+                timeout_s=self.act_timeout_s,
             )
         except TurnError as exc:
             return self._failed(exc)
@@ -103,9 +113,11 @@ class SingleAgentEnv:
 
     async def _advance(self) -> StepResult:
         """Play partner-only steps until the learner acts next or the episode ends; then evaluate."""
-        while self.env.agents and not (self.learner in self.env.acting_agents):
+        while self.env.agents and self.learner not in self.env.acting_agents:
             try:
-                actions = await play_step(self.env, self._bound, self._observations(), timeout_s=self.act_timeout_s)
+                actions = await play_step(
+                    self.env, self._bound, self._observations(), timeout_s=self.act_timeout_s
+                )
             except TurnError as exc:
                 return self._failed(exc)
             _, _, _, _, self._infos = self.env.step(actions)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from agents.client import Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
 from envs.types import DimensionScore, Episode, EpisodeEvaluation
@@ -194,8 +194,10 @@ def parse_judgement(
             else:
                 raw_score = entry
             try:
+                if isinstance(raw_score, bool):  # JSON true/false is not a score (float(True) == 1.0)
+                    raise TypeError("boolean score")
                 score = float(raw_score)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise JudgementError(
                     f"{_agent_key(index)} ({name}): {dim.name} score {raw_score!r} is not a number"
                 ) from None

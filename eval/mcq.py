@@ -27,20 +27,21 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.client import Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
+from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
 from eval.benchmarks import BenchmarkError, get_benchmark, load_benchmark
 from eval.benchmarks.protocol import messages_for, option_order, read_reply
 from eval.benchmarks.scoring import ItemScore, Prediction, Summary, score_predictions
 from eval.items import LETTERS, MCQItem
 
-AnswerFn = Callable[[list[dict[str, str]]], Awaitable[str]]
-"""Takes chat messages, returns the model's text; raises :class:`LLMCallError` when it fails for good."""
+AnswerFn = Callable[[list[dict[str, str]]], Awaitable[str | ChatResult]]
+"""Takes chat messages, returns the model's text (or a :class:`ChatResult`, whose latency and token
+counts are then recorded); raises :class:`LLMCallError` when it fails for good."""
 
 SIP_MAX_TOKENS = 256
 PLAIN_MAX_TOKENS = 16
@@ -58,7 +59,9 @@ class Attempt(BaseModel):
     prediction: Prediction = None
     format_ok: bool = False
     problems: list[str] = Field(default_factory=list)
-    latency_s: float | None = None
+    latency_s: float | None = Field(None, description="the call's own time (queueing excluded when known)")
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Settings(BaseModel):
@@ -122,10 +125,17 @@ async def ask_items(
         async with gate:
             started = time.perf_counter()
             try:
-                text = await answer_fn(attempt.messages)
+                reply = await answer_fn(attempt.messages)
             except LLMCallError as exc:
                 attempt.error = str(exc)
+                reply = None
             attempt.latency_s = time.perf_counter() - started
+            if isinstance(reply, ChatResult):
+                text = reply.text
+                attempt.latency_s = reply.latency_s
+                attempt.prompt_tokens, attempt.completion_tokens = reply.prompt_tokens, reply.completion_tokens
+            elif reply is not None:
+                text = reply
         if text is not None:
             reading = read_reply(item, order, text, sip=sip)
             attempt.output = text
@@ -145,9 +155,8 @@ def model_answer_fn(
 ) -> AnswerFn:
     """An :data:`AnswerFn` calling ``endpoint`` through litellm (with retries)."""
 
-    async def answer(messages: list[dict[str, str]]) -> str:
-        result = await chat(endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry)
-        return result.text
+    async def answer(messages: list[dict[str, str]]) -> ChatResult:
+        return await chat(endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry)
 
     return answer
 
@@ -187,6 +196,8 @@ def item_record(item: MCQItem, attempts: Sequence[Attempt], score: ItemScore) ->
                 "format_ok": a.format_ok,
                 "problems": a.problems,
                 "latency_s": a.latency_s,
+                "prompt_tokens": a.prompt_tokens,
+                "completion_tokens": a.completion_tokens,
                 **({"prompt": a.messages} if a.run else {}),
             }
             for a in attempts
@@ -210,7 +221,7 @@ async def run_benchmark(
     items: Sequence[MCQItem], answer_fn: AnswerFn, settings: Settings, *, progress: bool = False
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask and score ``items``; returns the ``summary.json`` content and the item records."""
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     total = len(items) * settings.runs
     with _progress(total, settings, enabled=progress) as tick:
@@ -222,6 +233,7 @@ async def run_benchmark(
     summary, records = evaluate(items, attempts)
     latencies = [a.latency_s for tries in attempts for a in tries if a.latency_s is not None and a.error is None]
     failed_calls = sum(a.error is not None for tries in attempts for a in tries)
+    completion_tokens = [a.completion_tokens for tries in attempts for a in tries if a.completion_tokens is not None]
     out = {
         **summary.model_dump(),
         "model": settings.model,
@@ -234,6 +246,8 @@ async def run_benchmark(
             "failed_calls": failed_calls,
             "mean_latency_s": round(sum(latencies) / len(latencies), 3) if latencies else None,
             "calls_per_s": round(total / wall, 3) if wall > 0 else None,
+            "mean_completion_tokens": round(sum(completion_tokens) / len(completion_tokens), 1)
+            if completion_tokens else None,
         },
     }
     return out, records
@@ -328,7 +342,7 @@ def parse_model_spec(spec: str) -> tuple[str, bool]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m eval.mcq`` argument parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m eval.mcq", description=__doc__.split("\n\n")[0],
+        prog="python -m eval.mcq", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="local, sip:MODEL, or a litellm model string")
@@ -411,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except Exception as exc:  # the embedded server failed to start (missing package, port, ...)
         return _fail(f"cannot reach model {model!r}: {exc}", 1)
+    import litellm  # noqa: F401  (imported here, slow the first time, so that timings measure the calls)
+
     answer_fn = model_answer_fn(endpoint, temperature=settings.temperature, max_tokens=settings.max_tokens or 0,
                                 retry=RetryPolicy(max_attempts=args.retries))
     summary, records = asyncio.run(run_benchmark(items, answer_fn, settings, progress=sys.stderr.isatty()))

@@ -22,7 +22,7 @@ import secrets
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,8 @@ def _unique_labels(paths: Sequence[Path]) -> list[str]:
     for depth in (2, 3):
         counts = Counter(labels)
         labels = [
-            "/".join(p.parts[-depth:]) if counts[label] > 1 else label for p, label in zip(paths, labels, strict=True)
+            "/".join(p.parts[-depth:]) if counts[label] > 1 else label
+            for p, label in zip(paths, labels, strict=True)
         ]
     counts = Counter(labels)
     return [f"{label} #{i + 1}" if counts[label] > 1 else label for i, label in enumerate(labels)]
@@ -111,12 +112,19 @@ def _dimension_order(runs: Sequence[RunData]) -> list[str]:
     return known + sorted(seen - set(known))
 
 
+def _dimension_name(name: str) -> str:
+    """Display name of a dimension, without its range."""
+    return (
+        "Financial & material"
+        if name == "financial_and_material_benefits"
+        else name.replace("_", " ").capitalize()
+    )
+
+
 def _dimension_label(name: str) -> str:
+    """Display name with the dimension's range, e.g. ``Goal (0..10)``."""
     low_high = DIMENSION_RANGES.get(name)
-    pretty = name.replace("_", " ").capitalize()
-    if name == "financial_and_material_benefits":
-        pretty = "Financial & material"
-    return f"{pretty} ({low_high[0]}..{low_high[1]})" if low_high else pretty
+    return f"{_dimension_name(name)} ({low_high[0]}..{low_high[1]})" if low_high else _dimension_name(name)
 
 
 def _build_series(runs: Sequence[RunData], dimensions: list[str]) -> list[Series]:
@@ -216,7 +224,11 @@ def _model_matrix(runs: Sequence[RunData]) -> dict[str, Any]:
     return {
         "partners": partners,
         "rows": [
-            {"model": m, "cells": [_cell(table.get((m, p))) for p in partners], "overall": _cell(overall.get(m))}
+            {
+                "model": m,
+                "cells": [_cell(table.get((m, p))) for p in partners],
+                "overall": _cell(overall.get(m)),
+            }
             for m in models
         ],
     }
@@ -227,25 +239,27 @@ def _scenario_rows(runs: Sequence[RunData], dimensions: list[str], many_runs: bo
     for run in runs:
         names = {e.setup.scenario.id: e.setup.scenario.codename for e in run.episodes}
         episode_counts = Counter(e.setup.scenario.id for e in run.episodes)
-        failed_counts = Counter(e.setup.scenario.id for e in run.episodes if e.status is not EpisodeStatus.finished)
+        failed_counts = Counter(
+            e.setup.scenario.id for e in run.episodes if e.status is not EpisodeStatus.finished
+        )
         samples = score_samples(run.episodes)
-        per_dim = {d: group_means(samples, lambda s: (s.scenario_id, s.model), dimension=d) for d in dimensions}
-        keys = sorted({key for table in per_dim.values() for key in table} | {(sid, None) for sid in names})
-        covered = {sid for sid, model in keys if model is not None}
-        for scenario_id, model in keys:
-            if model is None and scenario_id in covered:
-                continue
-            rows.append(
-                {
-                    "run": run.label if many_runs else None,
-                    "scenario": scenario_id,
-                    "codename": names.get(scenario_id, ""),
-                    "model": model or "–",
-                    "episodes": episode_counts[scenario_id],
-                    "failed": failed_counts[scenario_id],
-                    "cells": [_cell(per_dim[d].get((scenario_id, model))) for d in dimensions],
-                }
-            )
+        per_dim = {
+            d: group_means(samples, lambda s: (s.scenario_id, s.model), dimension=d) for d in dimensions
+        }
+        for scenario_id in sorted(names):
+            models = sorted({s.model for s in samples if s.scenario_id == scenario_id})
+            for model in models or [None]:
+                rows.append(
+                    {
+                        "run": run.label if many_runs else None,
+                        "scenario": scenario_id,
+                        "codename": names[scenario_id],
+                        "model": model or "–",
+                        "episodes": episode_counts[scenario_id],
+                        "failed": failed_counts[scenario_id],
+                        "cells": [_cell(per_dim[d].get((scenario_id, model))) for d in dimensions],
+                    }
+                )
     return rows
 
 
@@ -290,7 +304,11 @@ def _episode_view(run: RunData, episode: Episode, dimensions: list[str]) -> dict
                 "goal": goal.for_judge(),
                 "secret": profile.secret,
                 "scores": [
-                    {"dimension": _dimension_label(d), "score": scores[d].score, "reasoning": scores[d].reasoning}
+                    {
+                        "dimension": _dimension_label(d),
+                        "score": scores[d].score,
+                        "reasoning": scores[d].reasoning,
+                    }
                     for d in ordered
                 ],
                 "goal_score": scores["goal"].score if "goal" in scores else None,
@@ -353,12 +371,14 @@ def render_report(runs: Sequence[RunData], title: str = "SocialGym evaluation re
     many_runs = len(runs) > 1
     context = {
         "title": title,
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nonce": secrets.token_urlsafe(18),
         "plotly_js": jinja2.utils.markupsafe.Markup(_plotly_js()),
         "runs": runs,
         "many_runs": many_runs,
-        "dimensions": [{"name": d, "label": _dimension_label(d)} for d in dimensions],
+        "dimensions": [
+            {"name": d, "label": _dimension_label(d), "short": _dimension_name(d)} for d in dimensions
+        ],
         "series": series,
         "charts": {
             "dimensions": _dimension_chart(series, dimensions) if dimensions else None,

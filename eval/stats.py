@@ -132,6 +132,7 @@ def bootstrap_ci(
 ) -> MeanCI:
     """Mean and percentile-bootstrap interval (seeded, so the same data gives the same interval)."""
     import numpy as np  # only the bootstrap needs it; keeps the store's CLI quick to start
+
     data = np.asarray([float(v) for v in values], dtype=float)
     n = int(data.size)
     if n == 0:
@@ -226,9 +227,15 @@ def score_samples(episodes: Iterable[Episode]) -> list[ScoreSample]:
             model, partner = models.get(agent, (episode.agent_models.get(agent, "?"), "-"))
             samples.extend(
                 ScoreSample(
-                    episode_id=episode.id, setup_id=episode.setup.id, scenario_id=episode.setup.scenario.id,
-                    agent=agent, model=model, partner=partner, dimension=dimension, score=entry.score,
-                )  # fmt: skip
+                    episode_id=episode.id,
+                    setup_id=episode.setup.id,
+                    scenario_id=episode.setup.scenario.id,
+                    agent=agent,
+                    model=model,
+                    partner=partner,
+                    dimension=dimension,
+                    score=entry.score,
+                )
                 for dimension, entry in dimensions.items()
             )
     return samples

@@ -3,7 +3,8 @@
 Tables (WAL mode, so readers never block the writer):
 
 - ``runs``: one row per invocation that wrote into the folder: run id, creation time, config JSON,
-  the models it used, and the git revision of the code (best effort).
+  the models it used, the git revision of the code (best effort), and, once it ends
+  (:meth:`EpisodeStore.finish_run`), its finish time and summary JSON.
 - ``episodes``: one row per episode id (an upsert replaces it): searchable columns (setup,
   scenario, agent models, status, error, termination reason, start/finish, timings, token counts)
   plus the full :class:`~envs.types.Episode` JSON, with every turn's raw model text and reasoning.
@@ -39,7 +40,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -57,7 +58,9 @@ CREATE TABLE runs (
     created_at TEXT NOT NULL,
     config_json TEXT NOT NULL,
     models_json TEXT NOT NULL,
-    git_revision TEXT
+    git_revision TEXT,
+    finished_at TEXT,
+    summary_json TEXT
 );
 CREATE TABLE episodes (
     episode_id TEXT PRIMARY KEY,
@@ -121,6 +124,8 @@ class RunInfo(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     models: list[str] = Field(default_factory=list)
     git_revision: str | None = None
+    finished_at: datetime | None = None
+    summary: dict[str, Any] | None = Field(None, description="What the invocation reported when it ended.")
 
 
 class StoreSummary(BaseModel):
@@ -170,7 +175,7 @@ def git_revision(cwd: Path | None = None) -> str | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -182,7 +187,7 @@ def _sum_or_none(values: Sequence[float | int | None]) -> Any:
     return sum(present) if present else None
 
 
-def _config_dict(config: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
+def _json_dict(config: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
     if config is None:
         return {}
     if isinstance(config, BaseModel):
@@ -250,9 +255,7 @@ class EpisodeStore:
             conn = self._connection()
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {
-                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
             self.close()
             raise self._unreadable(exc) from exc
@@ -265,7 +268,7 @@ class EpisodeStore:
                 f"{self.path} was written by a newer SocialGym (store schema {version}, this code reads "
                 f"{SCHEMA_VERSION}): upgrade SocialGym to read it"
             )
-        if version == SCHEMA_VERSION and _TABLES <= tables:
+        if version == SCHEMA_VERSION and tables >= _TABLES:
             return
         if tables:
             self.close()
@@ -318,9 +321,9 @@ class EpisodeStore:
     ) -> RunInfo:
         """Record a new invocation (config, models, git revision); later writes carry its id."""
         info = RunInfo(
-            run_id=run_id or f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
-            created_at=datetime.now(timezone.utc),
-            config=_config_dict(config),
+            run_id=run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
+            created_at=datetime.now(UTC),
+            config=_json_dict(config),
             models=list(models),
             git_revision=git_revision(),
         )
@@ -339,6 +342,17 @@ class EpisodeStore:
         """The id of the run this store object writes under (None until the first run starts)."""
         return self._run_id
 
+    def finish_run(self, summary: Mapping[str, Any] | BaseModel | None = None) -> RunInfo:
+        """Mark the current run as ended now, with an optional summary (JSON-serialisable)."""
+        if self._run_id is None:
+            raise StoreError(f"{self.path}: no run was started by this store object, so none can be finished")
+        with self._transaction() as tx:
+            tx.execute(
+                "UPDATE runs SET finished_at = ?, summary_json = ? WHERE run_id = ?",
+                (_now(), json.dumps(_json_dict(summary)) if summary is not None else None, self._run_id),
+            )
+        return next(run for run in self.runs() if run.run_id == self._run_id)
+
     def runs(self) -> list[RunInfo]:
         """Every recorded run, oldest first."""
         rows = self._connection().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
@@ -349,6 +363,8 @@ class EpisodeStore:
                 config=json.loads(row["config_json"]),
                 models=json.loads(row["models_json"]),
                 git_revision=row["git_revision"],
+                finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
+                summary=json.loads(row["summary_json"]) if row["summary_json"] else None,
             )
             for row in rows
         ]
@@ -368,7 +384,9 @@ class EpisodeStore:
         judgement = episode_judgement(episode)
         turns = episode.turns
         try:
-            duration = (episode.finished_at - episode.started_at).total_seconds() if episode.finished_at else None
+            duration = (
+                (episode.finished_at - episode.started_at).total_seconds() if episode.finished_at else None
+            )
         except TypeError:  # one naive, one aware timestamp: leave the duration out rather than guess
             duration = None
         with self._transaction() as tx:
@@ -377,7 +395,11 @@ class EpisodeStore:
             ).fetchone()
             if old is not None and old["episode_json"] == payload and old["run_id"] == self._run_id:
                 return
-            if old is not None and old["episode_json"] != payload and old["status"] != EpisodeStatus.running.value:
+            if (
+                old is not None
+                and old["episode_json"] != payload
+                and old["status"] != EpisodeStatus.running.value
+            ):
                 tx.execute(
                     "INSERT INTO episode_history (episode_id, replaced_at, run_id, status, episode_json) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -434,17 +456,23 @@ class EpisodeStore:
 
     def get(self, episode_id: str) -> Episode | None:
         """The stored episode with this id, or None."""
-        row = self._connection().execute(
-            "SELECT episode_json FROM episodes WHERE episode_id = ?", (episode_id,)
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT episode_json FROM episodes WHERE episode_id = ?", (episode_id,))
+            .fetchone()
+        )
         return Episode.model_validate_json(row["episode_json"]) if row is not None else None
 
     def has(self, episode_id: str) -> bool:
         """True when a *finished* episode with this id is stored (failed/running ones are retried)."""
-        row = self._connection().execute(
-            "SELECT 1 FROM episodes WHERE episode_id = ? AND status = ?",
-            (episode_id, EpisodeStatus.finished.value),
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute(
+                "SELECT 1 FROM episodes WHERE episode_id = ? AND status = ?",
+                (episode_id, EpisodeStatus.finished.value),
+            )
+            .fetchone()
+        )
         return row is not None
 
     def finished_keys(self) -> set[str]:
@@ -489,9 +517,13 @@ class EpisodeStore:
     def summary(self) -> StoreSummary:
         """Counts of runs, episodes by status, judgements, scenarios, models, turns and tokens."""
         conn = self._connection()
-        by_status = {row[0]: row[1] for row in conn.execute("SELECT status, COUNT(*) FROM episodes GROUP BY status")}
+        by_status = {
+            row[0]: row[1] for row in conn.execute("SELECT status, COUNT(*) FROM episodes GROUP BY status")
+        }
         judged = dict.fromkeys((0, 1), 0)
-        judged.update({row[0]: row[1] for row in conn.execute("SELECT ok, COUNT(*) FROM judgements GROUP BY ok")})
+        judged.update(
+            {row[0]: row[1] for row in conn.execute("SELECT ok, COUNT(*) FROM judgements GROUP BY ok")}
+        )
         unjudged = conn.execute(
             "SELECT COUNT(*) FROM episodes e LEFT JOIN judgements j USING (episode_id) "
             "WHERE e.status = ? AND j.episode_id IS NULL",
@@ -502,7 +534,11 @@ class EpisodeStore:
             "COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) FROM episodes"
         ).fetchone()
         models = sorted(
-            {m for row in conn.execute("SELECT agent_models_json FROM episodes") for m in json.loads(row[0]).values()}
+            {
+                m
+                for row in conn.execute("SELECT agent_models_json FROM episodes")
+                for m in json.loads(row[0]).values()
+            }
         )
         return StoreSummary(
             path=str(self.path),
@@ -528,7 +564,9 @@ def _summary_text(store: EpisodeStore) -> str:
     lines = [store.summary().render()]
     dimensions = summarize_dimensions(store.episodes(EpisodeStatus.finished))
     if dimensions:
-        lines.append("scores over all agents (mean, 95% CI, n, failed judgements):")
+        lines.append(
+            "scores per agent (mean ± 95% CI half-width; n = scored agents; failed = agents whose judgement failed):"
+        )
         width = max(len(d.dimension) for d in dimensions)
         for d in dimensions:
             lines.append(f"  {d.dimension:<{width}}  {d.stats.format()}  failed {d.failed}")
@@ -537,7 +575,9 @@ def _summary_text(store: EpisodeStore) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m eval.store export|summary DIR``."""
-    parser = argparse.ArgumentParser(prog="python -m eval.store", description="Read a SocialGym episode store.")
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.store", description="Read a SocialGym episode store."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="print every stored episode as one JSON line")
     export.add_argument("run_dir", type=Path, help="run folder (or its episodes.sqlite)")

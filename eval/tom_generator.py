@@ -34,8 +34,8 @@ Trust: ``last_seen(c, x, t)`` is the index of the latest event in ``E(c)`` befor
 object's room, with ``x`` in ``present_after``; -1 if none. A listener L in the model ``c`` (L the
 last member of ``c``) believes speaker S's claim at time t about an object iff
 ``last_seen(c, S, t) > last_seen(c, L, t)`` -- as far as that model knows, the speaker was in the
-object's room more recently than the listener. (A listener inside the room is never more out of
-date than the speaker, so they keep their own belief.)
+object's room more recently than the listener. So a listener inside the room keeps their own
+belief, and so does one who never saw the speaker in that room.
 
 The belief B(c) of the object is obtained by replaying ``E(c)``:
 
@@ -50,6 +50,14 @@ The belief B(c) of the object is obtained by replaying ``E(c)``:
 A belief that was never set is undefined; questions are only asked about defined beliefs. Reality
 is the object's final container, memory its ``place`` container. :data:`RULES` states these rules
 in plain words and is put in front of each story.
+
+Generation
+----------
+Item ``i`` for seed ``s`` draws everything from its own ``random.Random(f"tom-{s}-{i}")``: a story,
+then a question of order ``orders[i % len(orders)]`` (0: reality or memory), preferring -- for half
+the belief items -- a chain whose belief differs from reality. Options are all containers of the
+object's room (4-6), shuffled. ``deception=True`` keeps only stories with at least one lie,
+``False`` only stories without one (claims are then sincere, though possibly out of date).
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count, islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from eval.items import MCQItem
 
@@ -105,8 +113,7 @@ CONTAINERS = tuple(f"{c} {k}" for c in COLORS for k in CONTAINER_KINDS)
 _LIE_PROBABILITY = {None: 0.35, True: 0.6, False: 0.0}
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One story event, with who witnessed it (see the module docstring for the semantics)."""
 
     kind: str
@@ -232,6 +239,10 @@ class StoryBuilder:
         """Who is in ``room`` now."""
         return frozenset(self._inside[room])
 
+    def headcount(self, room: str) -> int:
+        """How many people are in ``room`` now."""
+        return len(self._inside[room])
+
     def _add(self, event: Event) -> Event:
         self.events.append(event)
         self._beliefs.clear()
@@ -275,14 +286,16 @@ class StoryBuilder:
         return self._add(Event(MOVE, agent, room, obj, container, witnesses=here, present_after=here))
 
     def _is_lie(self, speaker: str, obj: str, container: str) -> bool:
-        if self.room_of[container] != self.object_rooms[obj]:
+        if speaker not in self.where or obj not in self.object_rooms:
+            raise ValueError(f"unknown speaker {speaker!r} or unplaced object {obj!r}")
+        if self.room_of.get(container) != self.object_rooms[obj]:
             raise ValueError(f"the {obj} cannot be in the {container}")
         return self.belief((speaker,), obj) != container
 
     def tell(self, speaker: str, listener: str, obj: str, container: str) -> Event:
         """``speaker`` privately tells ``listener`` that ``obj`` is in ``container``."""
-        if speaker == listener:
-            raise ValueError("a private message needs two people")
+        if speaker == listener or listener not in self.where:
+            raise ValueError("a private message needs two people of the story")
         lie = self._is_lie(speaker, obj, container)
         return self._add(Event(TELL, speaker, None, obj, container, listener, frozenset({speaker, listener}), lie=lie))
 
@@ -307,20 +320,31 @@ class StoryBuilder:
         return Story(self.agents, dict(self.rooms), dict(self.object_rooms), tuple(self.events))
 
 
+_STEP_WEIGHTS = {ENTER: 2.0, EXIT: 3.0, MOVE: 3.0, TELL: 1.5, ANNOUNCE: 1.0}
+
+
 def _random_step(rng: random.Random, b: StoryBuilder, pending: dict[str, list[str]], p_lie: float) -> None:
-    """One random action (enter, exit, move, private message or public claim)."""
+    """One random action (enter, exit, move, private message or public claim) among the possible ones."""
     inside = [a for a in b.agents if b.where[a] is not None]
     outside = [a for a in b.agents if b.where[a] is None]
-    movers = [(a, o) for a in inside for o, r in b.object_rooms.items() if b.where[a] == r]
-    crowded = [a for a in inside if len(b.occupants(b.where[a])) > 1]  # type: ignore[arg-type]
-    choices = [(k, w) for k, w, ok in (
-        (ENTER, 2.0, outside), (EXIT, 3.0, inside), (MOVE, 3.0, movers),
-        (TELL, 1.5, b.object_rooms), (ANNOUNCE, 1.0, crowded and b.object_rooms),
-    ) if ok]
-    kind = rng.choices([k for k, _ in choices], [w for _, w in choices])[0]
+    object_rooms = set(b.object_rooms.values())
+    kinds = [ENTER] if outside else []
+    if inside:
+        kinds.append(EXIT)
+        if any(b.where[a] in object_rooms for a in inside):
+            kinds.append(MOVE)
+    if object_rooms:
+        kinds.append(TELL)
+        if any(b.headcount(r) > 1 for r in b.rooms):
+            kinds.append(ANNOUNCE)
+    pick = rng.random() * sum(_STEP_WEIGHTS[k] for k in kinds)
+    for kind in kinds:
+        pick -= _STEP_WEIGHTS[kind]
+        if pick < 0:
+            break
     if kind == ENTER:
         agent, room = rng.choice(outside), rng.choice(list(b.rooms))
-        first = not b.occupants(room)
+        first = b.headcount(room) == 0
         b.enter(agent, room)
         if first:
             for obj in pending.pop(room, []):
@@ -328,10 +352,13 @@ def _random_step(rng: random.Random, b: StoryBuilder, pending: dict[str, list[st
     elif kind == EXIT:
         b.exit(rng.choice(inside))
     elif kind == MOVE:
-        agent, obj = rng.choice(movers)
+        agent, obj = rng.choice([(a, o) for a in inside for o, r in b.object_rooms.items() if b.where[a] == r])
         b.move(agent, obj, rng.choice([c for c in b.rooms[b.object_rooms[obj]] if c != b.truth[obj]]))
     else:
-        speaker = rng.choice(crowded if kind == ANNOUNCE else b.agents)
+        if kind == ANNOUNCE:
+            speaker = rng.choice([a for a in inside if b.headcount(b.where[a]) > 1])  # type: ignore[arg-type]
+        else:
+            speaker = rng.choice(b.agents)
         obj = rng.choice(list(b.object_rooms))
         held = b.belief((speaker,), obj)
         if held is None:
@@ -409,23 +436,33 @@ def _question(
 
     ``want_false``: for belief questions, whether the gold must differ from reality (None: either).
     """
-    obj = rng.choice(list(story.object_rooms))
-    truth = story.location(obj)
+    objects = list(story.object_rooms)
+    rng.shuffle(objects)
     if order == 0:
+        obj = objects[0]
         if rng.random() < 0.5:
-            return obj, question_text((), obj), truth, "reality"
+            return obj, question_text((), obj), story.location(obj), "reality"
         return obj, f"Where was the {obj} at the beginning?", story.initial(obj), "memory"
-    # Only people who saw or heard something about the object can hold a belief about it.
-    knowers = sorted({a for e in story.events if e.obj == obj for a in e.witnesses})
-    if len(knowers) < 2:
-        return None
-    for _ in range(12):
-        chain = [rng.choice(knowers)]
-        while len(chain) < order:
-            chain.append(rng.choice([a for a in knowers if a != chain[-1]]))
-        gold = story.belief(chain, obj)
-        if gold is not None and (want_false is None or (gold != truth) == want_false):
-            return obj, question_text(chain, obj), gold, "belief"
+    for obj in objects:
+        truth = story.location(obj)
+        # Only people who saw or heard something about the object can hold a belief about it.
+        knowers = sorted({a for e in story.events if e.obj == obj for a in e.witnesses})
+        if len(knowers) < 2:
+            continue
+        budget = min(10, len(knowers) * (len(knowers) - 1) ** (order - 1))  # distinct chains to try
+        tried: set[tuple[str, ...]] = set()
+        for _ in range(4 * budget):
+            if len(tried) == budget:
+                break
+            chain = [rng.choice(knowers)]
+            while len(chain) < order:
+                chain.append(rng.choice([a for a in knowers if a != chain[-1]]))
+            if tuple(chain) in tried:
+                continue
+            tried.add(tuple(chain))
+            gold = story.belief(chain, obj)
+            if gold is not None and (want_false is None or (gold != truth) == want_false):
+                return obj, question_text(chain, obj), gold, "belief"
     return None
 
 
@@ -439,13 +476,25 @@ def make_item(seed: int, index: int, config: ToMConfig = ToMConfig()) -> MCQItem
     rng = random.Random(f"tom-{seed}-{index}")
     order = config.orders[index % len(config.orders)]
     want_false = rng.random() < 0.5
-    found = None
-    for attempt in count():
+    for attempt in count():  # a fresh story when this one has no suitable question
         story = generate_story(rng, config)
         found = _question(rng, story, order, want_false if attempt < 3 else None)
         if found is not None:
-            break
-    obj, question, gold, kind = found  # type: ignore[misc]
+            return _item(rng, seed, index, order, story, found, config.with_rules)
+    raise AssertionError("unreachable")
+
+
+def _item(
+    rng: random.Random,
+    seed: int,
+    index: int,
+    order: int,
+    story: Story,
+    found: tuple[str, str, str, str],
+    with_rules: bool,
+) -> MCQItem:
+    """Wrap a story and its (object, question, gold, kind) as an :class:`MCQItem`."""
+    obj, question, gold, kind = found
     options = list(story.rooms[story.object_rooms[obj]])
     rng.shuffle(options)
     tags = {
@@ -459,7 +508,7 @@ def make_item(seed: int, index: int, config: ToMConfig = ToMConfig()) -> MCQItem
     return MCQItem(
         id=f"gen-{seed}-{index}",
         benchmark="generated",
-        context=f"{RULES}\n\n{story.text()}" if config.with_rules else story.text(),
+        context=f"{RULES}\n\n{story.text()}" if with_rules else story.text(),
         question=question,
         options=options,
         answer=options.index(gold),

@@ -4,8 +4,8 @@ from scenarios.collection import LibraryError, Origin, ScenarioFileError, Scenar
 from scenarios.graph import eligible_casts, relationship_graph, sample_setups
 from scenarios.load import builtin_library_path, load_library, load_path
 from scenarios.schema import (
-    AgeRange,
     AgentProfile,
+    AgeRange,
     BigFive,
     EpisodeSetup,
     Goal,

@@ -66,13 +66,12 @@ def cmd_list(path: str | None, tag: str | None) -> int:
     return 0
 
 
-def _cast_line(library: ScenarioLibrary, scenario: Scenario, cast: Sequence[str]) -> str:
+def _cast_rows(library: ScenarioLibrary, scenario: Scenario, cast: Sequence[str]) -> tuple[str, str]:
+    """Who plays (names, ages, occupations) and their shared background, for the card."""
     people = [library.characters[agent_id] for agent_id in cast]
-    line = " & ".join(f"{p.name} ({p.age}, {p.occupation})" for p in people)
-    setup = library.setup(scenario.id, list(cast))
-    if setup.relationship.background:
-        line += f"\n    {_one_line(setup.relationship.background, 160)}"
-    return line
+    names = " & ".join(f"{p.name} ({p.age}, {p.occupation})" for p in people)
+    background = library.setup(scenario.id, list(cast)).relationship.background
+    return names, _one_line(background, 200) if background else "(no shared background recorded)"
 
 
 def cmd_show(scenario_id: str, path: str | None) -> int:
@@ -110,17 +109,22 @@ def cmd_show(scenario_id: str, path: str | None) -> int:
             details.add_row("judge note", goal.clarification_hint)
         details.add_row("who may play", describe_constraint(scenario, role))
         parts += [details, Text("")]
-    fixed = library.fixed_pairings(scenario.id)
+    fixed = [tuple(p.agents) for p in library.fixed_pairings(scenario.id)]
+    eligible = eligible_casts(library, scenario)
+    parts.append(Text(f"Eligible casts: {len(eligible)}", style="bold"))
     if fixed:
-        casts = [tuple(p.agents) for p in fixed]
-        parts.append(Text(f"Fixed pairings: {len(casts)}", style="bold"))
-    else:
-        casts = eligible_casts(library, scenario)
-        parts.append(Text(f"Eligible casts: {len(casts)}", style="bold"))
-        if not casts:
-            parts.append(Text("no characters fit: this scenario cannot be sampled", style="red"))
+        parts.append(Text(f"Fixed pairings: {len(fixed)} (the sampler uses these)", style="bold"))
+    elif not eligible:
+        parts.append(Text("no characters fit: this scenario cannot be sampled", style="red"))
+    casts = fixed or eligible
+    examples = Table.grid(padding=(0, 2))
+    examples.add_column(style="dim")
+    examples.add_column()
     for cast in casts[:2]:
-        parts.append(Text("  " + _cast_line(library, scenario, cast)))
+        names, background = _cast_rows(library, scenario, cast)
+        examples.add_row("e.g.", names)
+        examples.add_row("", Text(background, style="italic"))
+    parts.append(examples)
     title = f"{scenario.id}" + (f" · {scenario.codename}" if scenario.codename else "")
     Console().print(Panel(Group(*parts), title=Text(title, style="bold"), title_align="left"))
     return 0

@@ -51,7 +51,7 @@ class ScenarioFileError(LibraryError):
     ) -> ScenarioFileError:
         """Turn pydantic's error list into one readable line per invalid field."""
         details = [_describe_error(err, model) for err in error.errors(include_url=False)]
-        return cls(f"{origin}: {detail}" for detail in details)
+        return cls([f"{origin}: {detail}" for detail in details])
 
 
 def display_path(path: Path) -> str:
@@ -150,9 +150,9 @@ class ScenarioLibrary:
                 attempt(merged.add_scenario, scenario, library.origin_of(scenario_id))
             for agent_id, character in library.characters.items():
                 attempt(merged.add_character, character, library.origin_of(agent_id))
-            for relationship, origin in zip(library.relationships, library.relationship_origins, strict=True):
+            for relationship, origin in library.relationship_entries():
                 attempt(merged.add_relationship, relationship, origin)
-            for pairing, origin in zip(library.pairings, library.pairing_origins, strict=True):
+            for pairing, origin in library.pairing_entries():
                 attempt(merged.add_pairing, pairing, origin)
             merged.notes.extend(library.notes)
         if problems:
@@ -162,6 +162,14 @@ class ScenarioLibrary:
     def origin_of(self, item_id: str) -> Origin:
         """Where an id was defined (``<unknown>`` for items added without an origin)."""
         return self.sources.get(item_id, Origin("<unknown>", f"id {item_id!r}"))
+
+    def relationship_entries(self) -> list[tuple[Relationship, Origin]]:
+        """Each relationship with where it was defined."""
+        return _with_origins(self.relationships, self.relationship_origins, "relationships")
+
+    def pairing_entries(self) -> list[tuple[Pairing, Origin]]:
+        """Each fixed pairing with where it was defined."""
+        return _with_origins(self.pairings, self.pairing_origins, "pairings")
 
     # ----------------------------------------------------------------------------- checking
 
@@ -179,7 +187,7 @@ class ScenarioLibrary:
         scenarios.update(self.scenarios)
         problems: list[str] = []
         seen: dict[tuple[frozenset[str], RelationshipType], Origin] = {}
-        for relationship, origin in zip(self.relationships, self.relationship_origins, strict=True):
+        for relationship, origin in self.relationship_entries():
             for i, agent_id in enumerate(relationship.agents):
                 if agent_id not in characters:
                     problems.append(f"{origin}: agents[{i}] -> {_unknown('character', agent_id, characters)}")
@@ -192,7 +200,7 @@ class ScenarioLibrary:
                 )
             else:
                 seen[key] = origin
-        for pairing, origin in zip(self.pairings, self.pairing_origins, strict=True):
+        for pairing, origin in self.pairing_entries():
             scenario = scenarios.get(pairing.scenario)
             if scenario is None:
                 problems.append(f"{origin}: scenario -> {_unknown('scenario', pairing.scenario, scenarios)}")
@@ -341,14 +349,28 @@ class ScenarioLibrary:
         )
 
 
+def _with_origins(items: list[Any], origins: list[Origin], section: str) -> list[tuple[Any, Origin]]:
+    """Pair items with their origins; items added without one get a placeholder."""
+    return [
+        (item, origins[i] if i < len(origins) else Origin("<unknown>", f"{section}[{i}]"))
+        for i, item in enumerate(items)
+    ]
+
+
 def describe_constraint(scenario: Scenario, role: int) -> str:
     """Who may play one role, in words (``any character`` when unconstrained)."""
     if not scenario.role_constraints:
         return "any character"
     constraint = scenario.role_constraints[role]
     parts = []
-    if constraint.age is not None:
-        parts.append(f"age {constraint.age.min}-{constraint.age.max}")
+    age = constraint.age
+    if age is not None and (age.min, age.max) != (0, 130):
+        if age.max == 130:
+            parts.append(f"age {age.min}+")
+        elif age.min == 0:
+            parts.append(f"age up to {age.max}")
+        else:
+            parts.append(f"age {age.min}-{age.max}")
     if constraint.occupations:
         parts.append("occupation " + " or ".join(constraint.occupations))
     return ", ".join(parts) or "any character"

@@ -25,8 +25,9 @@ counts as success and is shown to the judge only. ``Goal.for_agent()`` with hint
 SOTOPIA's agents were shown.
 
 Relationships of a pairing are looked up by pair *and* type: two SOTOPIA pairs have two records of
-different types, so a lookup by pair alone picks the wrong one for about 10 of the 450 combos. Looked
-up this way, every combo of the published dump has a record of its scenario's type. A combo that does
+different types, so a lookup by pair alone picks the wrong record for 10 of the 450 combos (13 if the
+first record wins). Looked up by pair and type, every combo of the published dump has a record of its
+scenario's type. A combo that does
 not (in another dump) is kept as published, and its episode gets a relationship of the scenario's
 type with an empty background (:meth:`ScenarioLibrary.setup`); the import records how many such
 combos there are in ``ScenarioLibrary.notes``.
@@ -43,8 +44,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from scenarios.collection import Origin, ScenarioFileError, ScenarioLibrary, display_path
 from scenarios.schema import (
-    AgeRange,
     AgentProfile,
+    AgeRange,
     BigFive,
     Goal,
     Pairing,

@@ -11,6 +11,7 @@ errors, garbage bodies, slow replies and odd model texts, and to count the reque
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -30,7 +31,9 @@ class Reply:
     delay_s: float = 0.0
 
     @classmethod
-    def text(cls, content: str | None, *, delay_s: float = 0.0, prompt_tokens: int = 11, completion_tokens: int = 7) -> Reply:
+    def text(
+        cls, content: str | None, *, delay_s: float = 0.0, prompt_tokens: int = 11, completion_tokens: int = 7
+    ) -> Reply:
         """A successful chat completion whose message content is ``content``."""
         return cls(
             body={
@@ -133,14 +136,14 @@ class FakeLLMServer:
                 reply = owner._next(request)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self._send(reply)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-                    pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -79,7 +79,9 @@ def make_setup(
     return EpisodeSetup(
         scenario=scenario,
         agents=people,
-        relationship=Relationship(agents=(people[0].id, people[1].id), type=relationship, background=background),
+        relationship=Relationship(
+            agents=(people[0].id, people[1].id), type=relationship, background=background
+        ),
         seed=seed,
     )
 
@@ -160,7 +162,10 @@ def write_library(folder: Path) -> Path:
             {
                 "id": "test-friends-favour",
                 "setting": "SETTING: one friend asks another for a favour.",
-                "goals": ["Get help moving on Saturday.", "Keep your Saturday free without hurting the friendship."],
+                "goals": [
+                    "Get help moving on Saturday.",
+                    "Keep your Saturday free without hurting the friendship.",
+                ],
                 "relationship": "friend",
                 "max_turns": 6,
                 "tags": ["hard"],

@@ -140,18 +140,24 @@ def test_space_dict_actions_are_accepted() -> None:
     env = SocialEpisodeEnv(make_setup())
     env.reset()
     env.step({A: {"action_type": ActionType.action.index, "argument": "opens the door"}})
-    assert env.episode.turns[0].action == AgentAction(action_type=ActionType.action, argument="opens the door")
+    assert env.episode.turns[0].action == AgentAction(
+        action_type=ActionType.action, argument="opens the door"
+    )
 
 
 def test_turn_details_via_step_and_record_turn_details() -> None:
     env = SocialEpisodeEnv(make_setup())
     env.reset()
-    detailed = Turn(index=99, agent="whoever", action=speak("hello"), raw_text="<think>x</think>hello", latency_s=0.5)
+    detailed = Turn(
+        index=99, agent="whoever", action=speak("hello"), raw_text="<think>x</think>hello", latency_s=0.5
+    )
     env.step({A: detailed})
     first = env.episode.turns[0]
     assert (first.index, first.agent, first.raw_text, first.latency_s) == (0, A, "<think>x</think>hello", 0.5)
     env.step({B: speak("hi")})
-    updated = env.record_turn_details(B, Turn(index=0, agent=B, action=LEAVE, raw_text="RAW", completion_tokens=4))
+    updated = env.record_turn_details(
+        B, Turn(index=0, agent=B, action=LEAVE, raw_text="RAW", completion_tokens=4)
+    )
     assert updated.action == speak("hi"), "details never change the act"
     assert env.episode.turns[1].raw_text == "RAW" and env.episode.turns[1].completion_tokens == 4
     fresh = SocialEpisodeEnv(make_setup())
@@ -161,7 +167,9 @@ def test_turn_details_via_step_and_record_turn_details() -> None:
 
 
 def test_rewards_from_evaluator_at_the_end() -> None:
-    env = SocialEpisodeEnv(make_setup(max_turns=3), evaluator=TranscriptStatsEvaluator(), reward_dimension="words")
+    env = SocialEpisodeEnv(
+        make_setup(max_turns=3), evaluator=TranscriptStatsEvaluator(), reward_dimension="words"
+    )
     env.reset()
     _, rewards, _, _, _ = env.step({A: speak("one two three")})
     assert rewards == {A: 0.0, B: 0.0}
@@ -185,8 +193,10 @@ class _Refusing(AsyncEvaluator):
         return EpisodeEvaluation(ok=False, error="no valid judgement after 3 attempts", evaluator="refusing")
 
 
-@pytest.mark.parametrize(("evaluator", "error"), [(_Broken(), "ConnectionError: judge unreachable"),
-                                                  (_Refusing(), "no valid judgement after 3 attempts")])
+@pytest.mark.parametrize(
+    ("evaluator", "error"),
+    [(_Broken(), "ConnectionError: judge unreachable"), (_Refusing(), "no valid judgement after 3 attempts")],
+)
 def test_failed_evaluation_is_recorded_not_zeroed(evaluator: AsyncEvaluator, error: str) -> None:
     env = SocialEpisodeEnv(make_setup(), evaluator=evaluator)
     env.reset()

@@ -42,12 +42,17 @@ def test_partner_profile_shown_as_far_as_relationship_allows(relationship: Relat
     setup = make_setup(relationship)
     env = SocialEpisodeEnv(setup)
     observations, _ = env.reset()
-    for me, partner, tag in (("Alice Tester", "Bruno Tester", "BRUNO"), ("Bruno Tester", "Alice Tester", "ALICE")):
+    for me, partner, tag in (
+        ("Alice Tester", "Bruno Tester", "BRUNO"),
+        ("Bruno Tester", "Alice Tester", "ALICE"),
+    ):
         text = observations[me]
         section = _partner_section(text, partner)
         for marker, level in PARTNER_MARKERS.items():
-            probe = marker.format(name=partner) if "{name}" in marker else (
-                marker + tag if marker.endswith("-") else marker
+            probe = (
+                marker.format(name=partner)
+                if "{name}" in marker
+                else (marker + tag if marker.endswith("-") else marker)
             )
             shown = level is not None and relationship.level >= level.level
             assert (probe in section) is shown, f"{me} / {relationship.value}: {probe!r} shown={not shown}"
@@ -60,7 +65,14 @@ def test_own_goal_and_secret_always_present(relationship: RelationshipType) -> N
     env = SocialEpisodeEnv(make_setup(relationship))
     observations, infos = env.reset()
     text = observations["Alice Tester"]
-    for marker in ("GOAL-ALICE", "EXTRA-ALICE", "HINT-ALICE", "SECRET-ALICE", "OCCUPATION-ALICE", "MORAL-ALICE"):
+    for marker in (
+        "GOAL-ALICE",
+        "EXTRA-ALICE",
+        "HINT-ALICE",
+        "SECRET-ALICE",
+        "OCCUPATION-ALICE",
+        "MORAL-ALICE",
+    ):
         assert marker in text
     assert "CLARIFY-ALICE" not in text, "the judge-only clarification must not reach the agent"
     assert "SETTING: two neighbours" in text
@@ -89,7 +101,10 @@ def test_shared_history_only_for_the_two_in_the_relationship() -> None:
     # the relationship names Alice and Bruno; Chiara is not part of it
     assert "HISTORY-SHARED" in _partner_section(observations["Alice Tester"], "Bruno Tester")
     assert "HISTORY-SHARED" not in observations["Chiara Tester"]
-    assert "GOAL-ALICE" not in observations["Chiara Tester"] and "SECRET-BRUNO" not in observations["Chiara Tester"]
+    assert (
+        "GOAL-ALICE" not in observations["Chiara Tester"]
+        and "SECRET-BRUNO" not in observations["Chiara Tester"]
+    )
 
 
 def test_transcript_visible_to_all_and_partner_secrets_still_hidden() -> None:
@@ -99,7 +114,7 @@ def test_transcript_visible_to_all_and_partner_secrets_still_hidden() -> None:
     observations, _, _, _, infos = env.step({"Bruno Tester": speak("It is, isn't it?")})
     for name, text in observations.items():
         assert 'Turn #0: Alice Tester said: "Lovely weather today."' in text
-        assert "Turn #1: Bruno Tester said: \"It is, isn't it?\"" in text
+        assert 'Turn #1: Bruno Tester said: "It is, isn\'t it?"' in text
         other = "BRUNO" if name.startswith("Alice") else "ALICE"
         assert f"SECRET-{other}" not in text and f"GOAL-{other}" not in text
         assert env.observation_space(name).contains(text)

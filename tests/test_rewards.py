@@ -64,9 +64,29 @@ INVENTED = format_sip(
 any_text = st.text(max_size=400)
 tag_soup = st.lists(
     st.sampled_from(
-        ["<think>", "</think>", "<Answer>", "</Answer>", "<answer>", "Cue Encoding:", "Cue Interpretation:",
-         "Goal Clarification:", "Response Generation:", "\n", " ", "B", "basket", "marble", "Sally", "the box",
-         "she believes", "1.", "**", "word " * 30, "again again again "]
+        [
+            "<think>",
+            "</think>",
+            "<Answer>",
+            "</Answer>",
+            "<answer>",
+            "Cue Encoding:",
+            "Cue Interpretation:",
+            "Goal Clarification:",
+            "Response Generation:",
+            "\n",
+            " ",
+            "B",
+            "basket",
+            "marble",
+            "Sally",
+            "the box",
+            "she believes",
+            "1.",
+            "**",
+            "word " * 30,
+            "again again again ",
+        ]
     ),
     max_size=40,
 ).map("".join)
@@ -148,7 +168,9 @@ def test_content_rewards_grounding_over_invention() -> None:
 
 
 def test_content_anchor_halves_a_stage_that_misses_its_job() -> None:
-    ok = format_sip([STORY, "Sally believes the marble is in the basket.", QUESTION, "Option in the basket."], "A")
+    ok = format_sip(
+        [STORY, "Sally believes the marble is in the basket.", QUESTION, "Option in the basket."], "A"
+    )
     no_mind = format_sip([STORY, "Sally marble basket Anne box.", QUESTION, "Option in the basket."], "A")
     a, b = content_reward(ok, **MCQ), content_reward(no_mind, **MCQ)
     assert a is not None and b is not None
@@ -167,9 +189,13 @@ def test_content_judge_scores_through_litellm() -> None:
 
 def test_content_judge_failure_raises_never_zero() -> None:
     with pytest.raises(RewardJudgeError):
-        content_reward(GROUNDED, judge_model="gpt-4o-mini", judge_kwargs={"mock_response": "I like it"}, **MCQ)
+        content_reward(
+            GROUNDED, judge_model="gpt-4o-mini", judge_kwargs={"mock_response": "I like it"}, **MCQ
+        )
     with pytest.raises(RewardJudgeError):
-        content_reward(GROUNDED, judge_model="gpt-4o-mini", judge_kwargs={"mock_response": '{"score": 14}'}, **MCQ)
+        content_reward(
+            GROUNDED, judge_model="gpt-4o-mini", judge_kwargs={"mock_response": '{"score": 14}'}, **MCQ
+        )
 
 
 def test_content_judge_inside_a_running_event_loop() -> None:
@@ -189,7 +215,9 @@ def test_parse_judge_score(reply: str, score: float) -> None:
     assert parse_judge_score(reply) == score
 
 
-@pytest.mark.parametrize("reply", ["", "seven", '{"score": -1}', '{"score": true}', '{"score": "high"}', '{"rating": 5}'])
+@pytest.mark.parametrize(
+    "reply", ["", "seven", '{"score": -1}', '{"score": true}', '{"score": "high"}', '{"rating": 5}']
+)
 def test_parse_judge_score_rejects(reply: str) -> None:
     with pytest.raises(RewardJudgeError):
         parse_judge_score(reply)
@@ -245,8 +273,11 @@ def test_length_reward() -> None:
         ("<Answer>It is in the green box.</Answer>", {"answer_text": "green box"}, 1.0),
         ("<Answer>It is in the green box, I am really sure</Answer>", {"answer_text": "green box"}, -1.0),
         ("<Answer>red box</Answer>", {"answer_text": "green box"}, -1.0),
-        ("<Answer>green box or red box or blue box or the attic or the kitchen</Answer>",
-         {"answer_text": "green box"}, -1.0),
+        (
+            "<Answer>green box or red box or blue box or the attic or the kitchen</Answer>",
+            {"answer_text": "green box"},
+            -1.0,
+        ),
     ],
 )
 def test_accuracy_reward(completion: str, fields: dict, expected: float) -> None:
@@ -314,13 +345,19 @@ def test_default_curriculum_moves_from_format_to_outcome() -> None:
     early, late = c.weights(0.0), c.weights(1.0)
     assert set(early) == set(TERM_NAMES)
     assert early["format"] > late["format"] and early["structure"] > late["structure"]
-    assert late["accuracy"] > early["accuracy"] and late["goal"] > early["goal"] and late["content"] > early["content"]
+    assert (
+        late["accuracy"] > early["accuracy"]
+        and late["goal"] > early["goal"]
+        and late["content"] > early["content"]
+    )
     assert [p["name"] for p in DEFAULT_SCHEDULE] == ["warmup", "grounding", "outcome"]
     assert c.phase(0.0) == "warmup" and c.phase(0.5) == "grounding" and c.phase(0.9) == "outcome"
 
 
 def test_curriculum_interpolates_linearly_between_phases() -> None:
-    c = Curriculum(schedule={"a": {"at": 0.2, "weights": {"format": 1.0}}, "b": {"at": 0.6, "weights": {"goal": 2.0}}})
+    c = Curriculum(
+        schedule={"a": {"at": 0.2, "weights": {"format": 1.0}}, "b": {"at": 0.6, "weights": {"goal": 2.0}}}
+    )
     assert c.weights(0.0)["format"] == 1.0  # held before the first phase
     mid = c.weights(0.4)
     assert mid["format"] == pytest.approx(0.5) and mid["goal"] == pytest.approx(1.0) and mid["content"] == 0.0
@@ -397,8 +434,15 @@ def test_trl_funcs_are_named_and_score_rows() -> None:
 
 def test_trl_curriculum_scales_by_progress() -> None:
     c = Curriculum.constant({"format": 0.5})
-    (fmt,) = trl_reward_funcs(["format"], curriculum=Curriculum(schedule=[
-        {"name": "a", "at": 0.0, "weights": {"format": 2.0}}, {"name": "b", "at": 1.0, "weights": {"format": 0.0}}]))
+    (fmt,) = trl_reward_funcs(
+        ["format"],
+        curriculum=Curriculum(
+            schedule=[
+                {"name": "a", "at": 0.0, "weights": {"format": 2.0}},
+                {"name": "b", "at": 1.0, "weights": {"format": 0.0}},
+            ]
+        ),
+    )
     state = SimpleNamespace(global_step=25, max_steps=100)
     assert fmt(**_batch(), trainer_state=state) == [1.5, -1.5, -1.5]
     (fmt_const,) = trl_reward_funcs(["format"], curriculum=c)
@@ -408,8 +452,13 @@ def test_trl_curriculum_scales_by_progress() -> None:
 
 def test_trl_policy_texts_average_per_turn_terms() -> None:
     (fmt, acc) = trl_reward_funcs(["format", "accuracy"])
-    batch = {"prompts": ["p"], "completions": ["decoded trajectory"], "options": [OPTIONS], "answer": [0],
-             "policy_texts": [["<think>x</think><Answer>B</Answer>", "no tags", "<Answer>A</Answer>"]]}
+    batch = {
+        "prompts": ["p"],
+        "completions": ["decoded trajectory"],
+        "options": [OPTIONS],
+        "answer": [0],
+        "policy_texts": [["<think>x</think><Answer>B</Answer>", "no tags", "<Answer>A</Answer>"]],
+    }
     assert fmt(**batch) == [pytest.approx(-1 / 3)]
     assert acc(**batch) == [1.0]  # the last turn carries the answer
 
@@ -423,7 +472,10 @@ def test_trl_term_kwargs_and_unknown_names() -> None:
 
 def test_trl_judged_content_batches_concurrently() -> None:
     (content,) = trl_reward_funcs(
-        ["content"], term_kwargs={"content": {"judge_model": "gpt-4o-mini", "judge_kwargs": {"mock_response": '{"score": 9}'}}}
+        ["content"],
+        term_kwargs={
+            "content": {"judge_model": "gpt-4o-mini", "judge_kwargs": {"mock_response": '{"score": 9}'}}
+        },
     )
     batch = _batch()
     batch["context"][2] = None
@@ -432,8 +484,11 @@ def test_trl_judged_content_batches_concurrently() -> None:
 
 def test_completion_texts() -> None:
     assert completion_texts("x") == ["x"]
-    msgs = [{"role": "assistant", "content": "a"}, {"role": "user", "content": "u"},
-            {"role": "assistant", "content": [{"type": "text", "text": "b"}]}]
+    msgs = [
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": [{"type": "text", "text": "b"}]},
+    ]
     assert completion_texts(msgs) == ["a", "b"]
     assert completion_texts([]) == [""]
     assert completion_texts(None) == [""]

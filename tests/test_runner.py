@@ -80,7 +80,10 @@ async def test_factory_error_is_an_episode_failure() -> None:
 
     episodes = await run_episodes([make_setup(seed=0), make_setup(seed=1)], factory)
     assert episodes[0].status is EpisodeStatus.finished
-    assert episodes[1].status is EpisodeStatus.failed and "agent factory: ValueError: no such model" in episodes[1].error
+    assert (
+        episodes[1].status is EpisodeStatus.failed
+        and "agent factory: ValueError: no such model" in episodes[1].error
+    )
 
 
 async def test_episodes_run_concurrently_up_to_the_limit() -> None:
@@ -138,7 +141,9 @@ async def test_simultaneous_failure_cancels_the_step_and_fails_the_episode() -> 
 
 
 async def test_act_timeout_fails_the_episode() -> None:
-    episode = await run_episode(make_setup(), [ScriptAgent(["hi"], delay_s=5), ScriptAgent([LEAVE])], act_timeout_s=0.05)
+    episode = await run_episode(
+        make_setup(), [ScriptAgent(["hi"], delay_s=5), ScriptAgent([LEAVE])], act_timeout_s=0.05
+    )
     assert episode.status is EpisodeStatus.failed and "TimeoutError" in episode.error
 
 
@@ -149,7 +154,9 @@ async def test_bad_env_settings_fail_the_episode() -> None:
 
 async def test_evaluator_scores_the_episode() -> None:
     episode = await run_episode(
-        make_setup(), [ScriptAgent(["a b c"]), ScriptAgent([LEAVE])], {"reward_dimension": "words"},
+        make_setup(),
+        [ScriptAgent(["a b c"]), ScriptAgent([LEAVE])],
+        {"reward_dimension": "words"},
         evaluator=TranscriptStatsEvaluator(),
     )
     assert episode.rewards == {A: 3.0, B: 0.0}
@@ -162,11 +169,17 @@ async def test_jsonl_sink_round_trip_and_replay(tmp_path: Path) -> None:
 
     def factory(setup):
         fail = setup.seed == 1
-        return [ScriptAgent(["hi", "[x]", speak("so?")], fail_on_call=2 if fail else None),
-                ScriptAgent(["hello", "well"])]
+        return [
+            ScriptAgent(["hi", "[x]", speak("so?")], fail_on_call=2 if fail else None),
+            ScriptAgent(["hello", "well"]),
+        ]
 
-    episodes = await run_episodes([make_setup(seed=i, max_turns=5) for i in range(3)], factory, sink=sink,
-                                  env_kwargs={"turn_mode": "round-robin"})
+    episodes = await run_episodes(
+        [make_setup(seed=i, max_turns=5) for i in range(3)],
+        factory,
+        sink=sink,
+        env_kwargs={"turn_mode": "round-robin"},
+    )
     assert sink.count == 3
     lines = sink.path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3
@@ -212,5 +225,8 @@ async def test_sink_failure_stops_the_run() -> None:
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        await run_episodes([make_setup(seed=i) for i in range(3)],
-                           lambda s: [ScriptAgent(["hi"]), ScriptAgent([LEAVE])], sink=Full())
+        await run_episodes(
+            [make_setup(seed=i) for i in range(3)],
+            lambda s: [ScriptAgent(["hi"]), ScriptAgent([LEAVE])],
+            sink=Full(),
+        )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios import RelationshipType, ScenarioLibrary, eligible_casts, load_library, relationship_graph, sample_setups
+from scenarios import (
+    RelationshipType,
+    ScenarioLibrary,
+    eligible_casts,
+    load_library,
+    relationship_graph,
+    sample_setups,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from scenarios import (
-    AgeRange,
     AgentProfile,
+    AgeRange,
     EpisodeSetup,
     Goal,
     Pairing,

@@ -32,8 +32,35 @@ VALID = format_sip(STAGE_TEXTS, "A")
 
 # Words that can never form a tag or a stage marker, for generated stage texts.
 WORDS = st.sampled_from(
-    ["she", "he", "saw", "the", "box", "left", "room", "angry", "because", "Anne", "Sally", "2.", "1)", "**",
-     "maybe", "-", "#", "quietly", "believes", "said", "'no'", "(aside)", "x", "42", "goal", "cue", "encoding"]
+    [
+        "she",
+        "he",
+        "saw",
+        "the",
+        "box",
+        "left",
+        "room",
+        "angry",
+        "because",
+        "Anne",
+        "Sally",
+        "2.",
+        "1)",
+        "**",
+        "maybe",
+        "-",
+        "#",
+        "quietly",
+        "believes",
+        "said",
+        "'no'",
+        "(aside)",
+        "x",
+        "42",
+        "goal",
+        "cue",
+        "encoding",
+    ]
 )
 SEPS = st.sampled_from([" ", " ", " ", "\n", ", ", ". ", "\n\n"])
 
@@ -61,7 +88,7 @@ def test_instructions_name_every_stage_in_order_and_both_tags() -> None:
         for tag in ("<think>", "</think>", "<Answer>", "</Answer>"):
             assert tag in text
     assert "letter" in build_instructions("mcq")
-    assert SYSTEM_PROMPT == build_instructions("social")
+    assert build_instructions("social") == SYSTEM_PROMPT
     assert "JSON action" in build_instructions("social", answer_spec="Put a JSON action in the answer.")
     with pytest.raises(ValueError, match="unknown task"):
         build_instructions("chat")  # type: ignore[arg-type]
@@ -77,8 +104,14 @@ def test_instruction_skeleton_is_itself_well_formed_apart_from_placeholder_stage
 
 
 def _item(**kw: object) -> MCQItem:
-    base = dict(id="t1", benchmark="test", context="Sally put a marble in the basket.", question="Where?",
-                options=["basket", "box", "drawer"], answer=0)
+    base = dict(
+        id="t1",
+        benchmark="test",
+        context="Sally put a marble in the basket.",
+        question="Where?",
+        options=["basket", "box", "drawer"],
+        answer=0,
+    )
     base.update(kw)
     return MCQItem(**base)  # type: ignore[arg-type]
 
@@ -136,9 +169,34 @@ def test_parser_and_checker_never_raise_on_arbitrary_text(text: str) -> None:
 
 
 FRAGMENTS = st.sampled_from(
-    ["<think>", "</think>", "<Answer>", "</Answer>", "<answer>", "< /ANSWER >", "Cue Encoding:", "cue-encoding",
-     "**Goal Clarification**:", "### 2. Cue interpretation", "- response generation:", "\n", " ", "B", "(b)",
-     "[[C]]", "Answer: A", "basket", "text", "1.", ".", "*", "#", "<", ">", "/"]
+    [
+        "<think>",
+        "</think>",
+        "<Answer>",
+        "</Answer>",
+        "<answer>",
+        "< /ANSWER >",
+        "Cue Encoding:",
+        "cue-encoding",
+        "**Goal Clarification**:",
+        "### 2. Cue interpretation",
+        "- response generation:",
+        "\n",
+        " ",
+        "B",
+        "(b)",
+        "[[C]]",
+        "Answer: A",
+        "basket",
+        "text",
+        "1.",
+        ".",
+        "*",
+        "#",
+        "<",
+        ">",
+        "/",
+    ]
 )
 
 
@@ -188,18 +246,32 @@ def test_markdown_markers_and_case_variants() -> None:
 
 @pytest.mark.parametrize(
     "marker",
-    ["Cue Encoding:", "1. Cue Encoding:", "**Cue Encoding:**", "**Cue Encoding**:", "### 1. Cue encoding",
-     "- cue-encoding:", "Stage 1 - Cue Encoding:", "(1) cue_encoding -", "> **1) CUE ENCODING**", "Cue Encoding"],
+    [
+        "Cue Encoding:",
+        "1. Cue Encoding:",
+        "**Cue Encoding:**",
+        "**Cue Encoding**:",
+        "### 1. Cue encoding",
+        "- cue-encoding:",
+        "Stage 1 - Cue Encoding:",
+        "(1) cue_encoding -",
+        "> **1) CUE ENCODING**",
+        "Cue Encoding",
+    ],
 )
 def test_each_marker_style_is_recognised(marker: str) -> None:
-    text = f"<think>\n{marker}\nThe ball moved.\nCue Interpretation: she is unaware.\n</think><Answer>A</Answer>"
+    text = (
+        f"<think>\n{marker}\nThe ball moved.\nCue Interpretation: she is unaware.\n</think><Answer>A</Answer>"
+    )
     p = parse_sip(text)
     assert p.stages[CE] == "The ball moved."
     assert p.stages[CI] == "she is unaware."
 
 
 def test_stage_words_in_prose_are_not_markers() -> None:
-    text = "<think>\nCue encoding is the first step, so I start.\nI did the cue interpretation quickly\n</think>"
+    text = (
+        "<think>\nCue encoding is the first step, so I start.\nI did the cue interpretation quickly\n</think>"
+    )
     assert parse_sip(text).order == ()
 
 
@@ -269,18 +341,31 @@ DEFECTS: dict[str, tuple[object, str]] = {
     "two_answers": (lambda t: t + "<Answer>B</Answer>", "more than one <Answer> block"),
     "text_after": (lambda t: t + "\nThanks!", "text after </Answer>"),
     "text_before": (lambda t: "Okay.\n" + t, "text before <think>"),
-    "text_between": (lambda t: t.replace("</think>\n", "</think>\nSo:\n"), "text between </think> and <Answer>"),
+    "text_between": (
+        lambda t: t.replace("</think>\n", "</think>\nSo:\n"),
+        "text between </think> and <Answer>",
+    ),
     "no_answer": (lambda t: t.split("<Answer>")[0], "missing <Answer>"),
     "no_close_answer": (lambda t: t.replace("</Answer>", ""), "missing </Answer>"),
     "empty_answer": (lambda t: t.split("<Answer>")[0] + "<Answer> </Answer>", "empty <Answer>"),
     "missing_gc": (lambda t: _drop_stage(t, GC), "stage 'Goal Clarification' missing"),
     "empty_ce": (lambda t: _empty_stage(t, CE), "empty stage 'Cue Encoding'"),
-    "swap_ci_gc": (lambda t: _swap(t, CI, GC), "stage 'Cue Interpretation' appears after 'Goal Clarification'"),
-    "repeat_rg": (lambda t: t.replace("</think>", "Response Generation: again\n</think>"),
-                  "stage 'Response Generation' appears more than once"),
-    "stage_in_answer": (lambda t: t.replace("<Answer>", "<Answer>Cue Encoding: oops\n"),
-                        "stage 'Cue Encoding' inside <Answer>"),
-    "stage_outside": (lambda t: t + "\nGoal Clarification: late", "stage 'Goal Clarification' outside <think>"),
+    "swap_ci_gc": (
+        lambda t: _swap(t, CI, GC),
+        "stage 'Cue Interpretation' appears after 'Goal Clarification'",
+    ),
+    "repeat_rg": (
+        lambda t: t.replace("</think>", "Response Generation: again\n</think>"),
+        "stage 'Response Generation' appears more than once",
+    ),
+    "stage_in_answer": (
+        lambda t: t.replace("<Answer>", "<Answer>Cue Encoding: oops\n"),
+        "stage 'Cue Encoding' inside <Answer>",
+    ),
+    "stage_outside": (
+        lambda t: t + "\nGoal Clarification: late",
+        "stage 'Goal Clarification' outside <think>",
+    ),
     "two_thinks": (lambda t: "<think>x</think>" + t, "more than one <think>"),
 }
 
@@ -315,8 +400,11 @@ def test_check_names_each_defect(defect: str) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(texts=st.lists(stage_text(), min_size=4, max_size=4), answer=stage_text(),
-       defect=st.sampled_from(sorted(DEFECTS)))
+@given(
+    texts=st.lists(stage_text(), min_size=4, max_size=4),
+    answer=stage_text(),
+    defect=st.sampled_from(sorted(DEFECTS)),
+)
 def test_check_catches_defects_on_random_texts(texts: list[str], answer: str, defect: str) -> None:
     mutate, problem = DEFECTS[defect]
     check = check_sip(mutate(format_sip(texts, answer)))  # type: ignore[operator]
@@ -357,14 +445,36 @@ OPTS = ["in the basket", "in the box", "on the table", "under the bed"]
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("B", 1), ("b", 1), ("(b)", 1), ("[[B]]", 1), ("Answer: B", 1), ("b)", 1), ("B.", 1), ("**C**", 2),
-        ("The answer is D.", 3), ("final answer: (c)", 2), ("B) in the box", 1), ("(A) in the basket", 0),
-        ("C. on the table", 2), ("My choice is [[D]] because she hid it.", 3),
-        ("answer is B, since Anne moved it", 1), ("B, because Anne moved it", 1), ("D - under the bed", 3),
-        ("in the box", 1), ("  IN THE   BOX ", 1), ("She will look in the basket.", 0), ("the table", 2),
-        (VALID, 0), ("<think>It is B? No.</think><Answer>D</Answer>", 3),
-        ("E", None), ("", None), ("no idea", None), ("in the basket or in the box", None),
-        ("Option A is wrong; option B is right", None), ("in the", None), ("I think so", None),
+        ("B", 1),
+        ("b", 1),
+        ("(b)", 1),
+        ("[[B]]", 1),
+        ("Answer: B", 1),
+        ("b)", 1),
+        ("B.", 1),
+        ("**C**", 2),
+        ("The answer is D.", 3),
+        ("final answer: (c)", 2),
+        ("B) in the box", 1),
+        ("(A) in the basket", 0),
+        ("C. on the table", 2),
+        ("My choice is [[D]] because she hid it.", 3),
+        ("answer is B, since Anne moved it", 1),
+        ("B, because Anne moved it", 1),
+        ("D - under the bed", 3),
+        ("in the box", 1),
+        ("  IN THE   BOX ", 1),
+        ("She will look in the basket.", 0),
+        ("the table", 2),
+        (VALID, 0),
+        ("<think>It is B? No.</think><Answer>D</Answer>", 3),
+        ("E", None),
+        ("", None),
+        ("no idea", None),
+        ("in the basket or in the box", None),
+        ("Option A is wrong; option B is right", None),
+        ("in the", None),
+        ("I think so", None),
     ],
 )
 def test_parse_choice(text: str, expected: int | None) -> None:

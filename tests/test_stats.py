@@ -142,7 +142,8 @@ def test_summarize_dimensions_ignores_and_counts_failed_judgements() -> None:
 
 def test_summarize_dimensions_per_model_and_order() -> None:
     by_model = {
-        d.dimension: d for d in summarize_dimensions(_episodes(), model="model-a", dimensions=["goal", "secret"])
+        d.dimension: d
+        for d in summarize_dimensions(_episodes(), model="model-a", dimensions=["goal", "secret"])
     }
     assert list(by_model)[:2] == ["goal", "secret"]
     assert by_model["goal"].stats == mean_ci([8, 6, 7])

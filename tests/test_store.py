@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ DIMENSIONS = {
     "believability": 8, "relationship": 2, "knowledge": 5, "secret": -1,
     "social_rules": 0, "financial_and_material_benefits": 1, "goal": 7,
 }  # fmt: skip
-START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def make_setup(
@@ -48,7 +48,7 @@ def make_setup(
         relationship=RelationshipType.acquaintance,
     )
     agents = [
-        AgentProfile(id=f"{name.lower()}_{i}", first_name=name, last_name="Example", age=30 + i,
+        AgentProfile(id=f"{''.join(c for c in name.lower() if c.isalnum())}_{i}", first_name=name, last_name="Example", age=30 + i,
                      occupation="teacher", gender="woman" if i == 0 else "man",
                      pronouns="she/her" if i == 0 else "he/him", secret=secret)
         for i, name in enumerate(names)
@@ -142,10 +142,22 @@ def test_tables_hold_columns_judgement_and_scores(tmp_path: Path) -> None:
         "SELECT setup_id, scenario_id, status, termination_reason, duration_s, num_turns, model_latency_s, "
         "prompt_tokens, completion_tokens, agent_models_json FROM episodes",
     )[0]
-    assert row[:9] == ("borrow_car|alice_0+bob_1", "borrow_car", "finished", "agent left", 42.0, 3, 2.0, 620, 52)
+    assert row[:9] == (
+        "borrow_car|alice_0+bob_1",
+        "borrow_car",
+        "finished",
+        "agent left",
+        42.0,
+        3,
+        2.0,
+        620,
+        52,
+    )
     assert json.loads(row[9]) == {"Alice Example": "model-a", "Bob Example": "model-b"}
     assert _rows(db, "SELECT ok, evaluator, attempts FROM judgements") == [(1, "sotopia-eval:test", 1)]
-    scores = _rows(db, "SELECT agent, dimension, score, reasoning FROM scores WHERE dimension = 'goal' ORDER BY agent")
+    scores = _rows(
+        db, "SELECT agent, dimension, score, reasoning FROM scores WHERE dimension = 'goal' ORDER BY agent"
+    )
     assert scores == [
         ("Alice Example", "goal", 9.0, "Alice Example on goal."),
         ("Bob Example", "goal", 4.0, "Bob Example on goal."),
@@ -159,7 +171,9 @@ def test_failed_judgement_is_stored_as_failed_without_scores(tmp_path: Path) -> 
         store.put(make_episode("e2", judged=None))
         summary = store.summary()
     db = tmp_path / DB_NAME
-    assert _rows(db, "SELECT episode_id, ok, error FROM judgements") == [("e1", 0, "judge returned invalid JSON")]
+    assert _rows(db, "SELECT episode_id, ok, error FROM judgements") == [
+        ("e1", 0, "judge returned invalid JSON")
+    ]
     assert _rows(db, "SELECT COUNT(*) FROM scores") == [(0,)]
     assert (summary.judged_ok, summary.judgement_failed, summary.unjudged_finished) == (0, 1, 1)
 
@@ -199,7 +213,9 @@ def test_resume_skips_finished_and_retries_failed_and_running(tmp_path: Path) ->
         store.put(make_episode("cut", status=EpisodeStatus.running, judged=None))
     with EpisodeStore(tmp_path, create=False) as rerun:
         assert rerun.finished_keys() == {"done", "done-unjudged"}
-        assert rerun.has("done") and not rerun.has("broken") and not rerun.has("cut") and not rerun.has("nope")
+        assert (
+            rerun.has("done") and not rerun.has("broken") and not rerun.has("cut") and not rerun.has("nope")
+        )
         assert [e.id for e in rerun.episodes(EpisodeStatus.failed)] == ["broken"]
         assert [e.id for e in rerun.episodes("running")] == ["cut"]
         rerun.start_run(config={"resume": True})
@@ -210,13 +226,34 @@ def test_resume_skips_finished_and_retries_failed_and_running(tmp_path: Path) ->
 
 def test_runs_record_config_models_and_revision(tmp_path: Path) -> None:
     with EpisodeStore(tmp_path) as store:
-        info = store.start_run(config={"partner": "model-b", "turns": 20}, models=["model-a", "model-b"], run_id="r1")
+        info = store.start_run(
+            config={"partner": "model-b", "turns": 20}, models=["model-a", "model-b"], run_id="r1"
+        )
         store.put(make_episode("e1"))
         (run,) = store.runs()
     assert run == info
-    assert (run.run_id, run.config, run.models) == ("r1", {"partner": "model-b", "turns": 20}, ["model-a", "model-b"])
+    assert (run.run_id, run.config, run.models) == (
+        "r1",
+        {"partner": "model-b", "turns": 20},
+        ["model-a", "model-b"],
+    )
     assert run.git_revision is None or len(run.git_revision) == 40
     assert _rows(tmp_path / DB_NAME, "SELECT run_id FROM episodes") == [("r1",)]
+
+
+def test_finish_run_records_end_and_summary(tmp_path: Path) -> None:
+    with EpisodeStore(tmp_path) as store:
+        with pytest.raises(StoreError, match="no run was started"):
+            store.finish_run({"episodes": 0})
+        store.start_run(run_id="r1")
+        assert store.runs()[0].finished_at is None and store.runs()[0].summary is None
+        store.put(make_episode("e1"))
+        done = store.finish_run({"episodes": 1, "goal": {"mean": 7.0}})
+    with EpisodeStore(tmp_path, create=False) as again:
+        (run,) = again.runs()
+    assert run == done
+    assert run.summary == {"episodes": 1, "goal": {"mean": 7.0}}
+    assert run.finished_at is not None and run.finished_at >= run.created_at
 
 
 def test_first_write_starts_a_run_automatically(tmp_path: Path) -> None:
@@ -254,7 +291,9 @@ def test_concurrent_writes_from_tasks_and_threads_lose_nothing(tmp_path: Path) -
         for thread in threads:
             thread.join()
         assert errors == []
-        expected = {e.id for e in [*shared, *distinct_async]} | {f"thread-{k}-{i}" for k in range(6) for i in range(40)}
+        expected = {e.id for e in [*shared, *distinct_async]} | {
+            f"thread-{k}-{i}" for k in range(6) for i in range(40)
+        }
         stored = store.episodes()
         assert sorted(e.id for e in stored) == sorted(expected)
         by_id = {e.id: e for e in stored}
@@ -277,7 +316,7 @@ def test_async_write_satisfies_the_sink_protocol(tmp_path: Path) -> None:
 
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="no episode store at .*episodes.sqlite"):
+    with pytest.raises(StoreError, match=r"no episode store at .*episodes\.sqlite"):
         EpisodeStore(tmp_path / "nowhere", create=False)
     assert not (tmp_path / "nowhere").exists()
 
@@ -306,7 +345,11 @@ def test_store_accepts_the_sqlite_path_itself(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eval.store", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "eval.store", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -321,7 +364,10 @@ def test_export_cli_prints_one_json_line_per_episode(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
-    assert [(r["id"], r["status"], r["run_id"]) for r in records] == [("e1", "finished", "r1"), ("e2", "failed", "r1")]
+    assert [(r["id"], r["status"], r["run_id"]) for r in records] == [
+        ("e1", "finished", "r1"),
+        ("e2", "failed", "r1"),
+    ]
     assert records[0]["scores"]["Alice Example"]["goal"] == 7
     assert records[1]["scores"] == {}
     assert [Episode.model_validate(r) for r in records] == written

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import json
 import math
 import re
@@ -82,8 +83,7 @@ def structure_reward(completion: str, **_: Any) -> float:
 # --------------------------------------------------------------------------------------------------
 # content (lexical grounding, or an LLM judge)
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
+_STOPWORDS_TEXT = """a about above after again against all also am an and any are as at be because been before being
     below between both but by can could did do does doing done down during each either else even ever
     every few for from further had has have having he her here hers herself him himself his how however
     i if in into is it its itself just least less let like made make many may me might more most much
@@ -91,29 +91,26 @@ _STOPWORDS = frozenset(
     over own per rather same shall she should since so some still such than that the their theirs them
     themselves then there these they this those though through thus to too under until up upon us very
     was we were what when where whether which while who whom whose why will with within without would
-    yet you your yours yourself yourselves""".split()
-)
+    yet you your yours yourself yourselves"""
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
-_MENTAL = frozenset(
-    """think thought believe belief know knew known knowledge aware unaware realize notice noticed see saw
+_MENTAL_TEXT = """think thought believe belief know knew known knowledge aware unaware realize notice noticed see saw
     seen hear heard feel felt feeling emotion emotional want wanted wish desire intend intention intent
     hope expect expectation assume suspect doubt trust guess wonder remember forget forgot mistake
     mistaken false true perspective mind mood happy sad angry upset afraid fear scared worry worried
     anxious nervous surprise surprised embarrass embarrassed ashamed proud guilty jealous envy lonely
     hurt relieved relief grateful disappoint disappointed frustrated confused curious annoyed calm
-    excited comfortable uncomfortable prefer like dislike love hate care concern motive reason""".split()
-)
+    excited comfortable uncomfortable prefer like dislike love hate care concern motive reason"""
+_MENTAL = frozenset(_MENTAL_TEXT.split())
 
-_GOAL = frozenset(
-    """goal aim objective purpose want need ask asks asked question determine decide figure identify
+_GOAL_TEXT = """goal aim objective purpose want need ask asks asked question determine decide figure identify
     find achieve priority important must should avoid keep maintain protect secret relationship norm
-    polite respect outcome""".split()
-)
+    polite respect outcome"""
+_GOAL = frozenset(_GOAL_TEXT.split())
 
-_RESPONSE = frozenset(
-    """option choice choose chose pick select answer respond response reply say tell suggest offer
-    propose best most likely correct therefore because so consider compare instead""".split()
-)
+_RESPONSE_TEXT = """option choice choose chose pick select answer respond response reply say tell suggest offer
+    propose best most likely correct therefore because so consider compare instead"""
+_RESPONSE = frozenset(_RESPONSE_TEXT.split())
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -193,7 +190,9 @@ _JUDGE_SYSTEM = (
 )
 
 
-def _judge_messages(parse: SIPParse, context: str, question: str, options: Sequence[str]) -> list[dict[str, str]]:
+def _judge_messages(
+    parse: SIPParse, context: str, question: str, options: Sequence[str]
+) -> list[dict[str, str]]:
     reasoning = "\n".join(f"{s}: {parse.stages[s] or '(missing)'}" for s in SIP_STAGES)
     parts = [f"Context:\n{context.strip()}"]
     if question.strip():
@@ -207,7 +206,7 @@ def _judge_messages(parse: SIPParse, context: str, question: str, options: Seque
 
 def parse_judge_score(text: str) -> float:
     """The 0..10 ``score`` from a judge reply (a JSON object, possibly wrapped in prose or a code fence)."""
-    candidates = [text] + re.findall(r"\{.*?\}", text or "", flags=re.DOTALL)
+    candidates = [text, *re.findall(r"\{.*?\}", text or "", flags=re.DOTALL)]
     for cand in candidates:
         try:
             data = json.loads(cand)
@@ -247,7 +246,11 @@ async def judge_content(
     import litellm  # heavy import, only when a judge is used
 
     parse = parse_sip(completion)
-    params: dict[str, Any] = {"temperature": 0.0, "max_tokens": 300, "response_format": {"type": "json_object"}}
+    params: dict[str, Any] = {
+        "temperature": 0.0,
+        "max_tokens": 300,
+        "response_format": {"type": "json_object"},
+    }
     params.update(judge_kwargs or {})
     params = {k: v for k, v in params.items() if v is not None}
     messages = _judge_messages(parse, context, question, options)
@@ -310,12 +313,21 @@ def content_reward(
     Judge: with ``judge_model`` (any litellm model string), reward = judge score (0..10) / 10
     from :func:`judge_content`; a failed judgement raises :class:`RewardJudgeError`.
     """
-    ctx, q, opts = _grounding_sources({"context": context, "question": question, "goal": goal, "options": options})
+    ctx, q, opts = _grounding_sources(
+        {"context": context, "question": question, "goal": goal, "options": options}
+    )
     if not ctx.strip():
         return None
     if judge_model:
         return _run_sync(
-            judge_content(completion, context=ctx, model=judge_model, question=q, options=opts, judge_kwargs=judge_kwargs)
+            judge_content(
+                completion,
+                context=ctx,
+                model=judge_model,
+                question=q,
+                options=opts,
+                judge_kwargs=judge_kwargs,
+            )
         )
     scores = stage_grounding(parse_sip(completion), ctx, q, opts, min_words=min_words)
     return sum(scores.values()) / len(scores)
@@ -472,7 +484,9 @@ TERMS: dict[str, Callable[..., float | None]] = {
 """Term name -> reward function."""
 
 
-def reward_terms(completion: str, names: Iterable[str] = TERM_NAMES, **fields: Any) -> dict[str, float | None]:
+def reward_terms(
+    completion: str, names: Iterable[str] = TERM_NAMES, **fields: Any
+) -> dict[str, float | None]:
     """Every named term for one completion and its item fields."""
     return {name: _term(name)(completion, **fields) for name in names}
 
@@ -512,17 +526,38 @@ DEFAULT_SCHEDULE: tuple[dict[str, Any], ...] = (
     {
         "name": "warmup",
         "at": 0.0,
-        "weights": {"format": 1.0, "structure": 1.0, "content": 0.25, "length": 0.25, "accuracy": 0.5, "goal": 0.5},
+        "weights": {
+            "format": 1.0,
+            "structure": 1.0,
+            "content": 0.25,
+            "length": 0.25,
+            "accuracy": 0.5,
+            "goal": 0.5,
+        },
     },
     {
         "name": "grounding",
         "at": 0.3,
-        "weights": {"format": 0.5, "structure": 0.75, "content": 1.0, "length": 0.5, "accuracy": 1.0, "goal": 1.0},
+        "weights": {
+            "format": 0.5,
+            "structure": 0.75,
+            "content": 1.0,
+            "length": 0.5,
+            "accuracy": 1.0,
+            "goal": 1.0,
+        },
     },
     {
         "name": "outcome",
         "at": 0.7,
-        "weights": {"format": 0.25, "structure": 0.5, "content": 0.75, "length": 0.5, "accuracy": 1.5, "goal": 1.5},
+        "weights": {
+            "format": 0.25,
+            "structure": 0.5,
+            "content": 0.75,
+            "length": 0.5,
+            "accuracy": 1.5,
+            "goal": 1.5,
+        },
     },
 )
 """The default curriculum: learn the format first, then ground the stages, then win on outcomes."""
@@ -552,7 +587,7 @@ class Curriculum(BaseModel):
         if not self.schedule:
             raise ValueError("a curriculum needs at least one phase")
         ats = [p.at for p in self.schedule]
-        if any(b <= a for a, b in zip(ats, ats[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(ats)):
             raise ValueError(f"phase positions must strictly increase, got {ats}")
         names = [p.name for p in self.schedule]
         if len(set(names)) != len(names):
@@ -576,7 +611,7 @@ class Curriculum(BaseModel):
         phases = self.schedule
         if progress <= phases[0].at:
             return _full(phases[0].weights)
-        for a, b in zip(phases, phases[1:], strict=False):
+        for a, b in itertools.pairwise(phases):
             if progress <= b.at:
                 t = (progress - a.at) / (b.at - a.at)
                 wa, wb = _full(a.weights), _full(b.weights)
@@ -675,7 +710,11 @@ def _make_trl_func(
     def reward(prompts: Any = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float | None]:
         n = len(completions)
         rows = [
-            {k: v[i] for k, v in kwargs.items() if k not in _NOT_ROW_FIELDS and isinstance(v, list) and len(v) == n}
+            {
+                k: v[i]
+                for k, v in kwargs.items()
+                if k not in _NOT_ROW_FIELDS and isinstance(v, list) and len(v) == n
+            }
             for i in range(n)
         ]
         turns = [
@@ -697,7 +736,9 @@ def _make_trl_func(
     return reward
 
 
-def _score_row(name: str, fn: Callable[..., float | None], turns: list[str], fields: dict[str, Any]) -> float | None:
+def _score_row(
+    name: str, fn: Callable[..., float | None], turns: list[str], fields: dict[str, Any]
+) -> float | None:
     if name not in _PER_TURN:
         return fn(turns[-1], **fields)
     values = [fn(t, **fields) for t in turns]
@@ -705,7 +746,9 @@ def _score_row(name: str, fn: Callable[..., float | None], turns: list[str], fie
     return sum(got) / len(got) if got else None
 
 
-def _judged_content(turns: list[list[str]], rows: list[dict[str, Any]], fixed: dict[str, Any]) -> list[float | None]:
+def _judged_content(
+    turns: list[list[str]], rows: list[dict[str, Any]], fixed: dict[str, Any]
+) -> list[float | None]:
     async def one(texts: list[str], row: dict[str, Any]) -> float | None:
         ctx, q, opts = _grounding_sources(row)
         if not ctx.strip():

@@ -75,11 +75,13 @@ def build_item(row: Row, **fields: Any) -> MCQItem:
 
 
 def str_tags(values: dict[str, Any]) -> dict[str, str]:
-    """Tags as strings (booleans lower-case), dropping None and empty values."""
+    """Tags as strings (booleans lower-case, ``1.0`` as ``1``), dropping None and empty values."""
     tags = {}
     for key, value in values.items():
         if value is None or value == "":
             continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         text = str(value)
         tags[key] = text.lower() if isinstance(value, bool) or text in ("True", "False") else text
     return tags

@@ -8,7 +8,7 @@ When a question ends with its options in parentheses, ``"Where is the ball? (box
 they become the item's options (and are cut from the question text, since the prompt lists them),
 and the gold answer must be one of them; otherwise the item is free text (``answer_text`` only),
 scored as ToM-RL does: the answer equals the gold or ends with it, after normalisation.
-Tags: ``data_source`` and the scalar fields of ``extra_info`` (or of the CSV row);
+Tags: ``data_source`` and the scalar fields of ``extra_info`` (or of the CSV row; long texts skipped);
 ``question_order`` is tagged ``order`` as in Hi-ToM. A folder loads the ``split`` file
 (default ``test``).
 """
@@ -26,6 +26,8 @@ from eval.items import MCQItem
 
 _INLINE_OPTIONS = re.compile(r"\s*\(([^()]*\s/\s[^()]*)\)\s*\??\s*$")
 _CSV_TAGS = ("deception", "story_length", "question_order", "sample_id")
+MAX_TAG_CHARS = 80
+"""Longer text fields (ExploreToM's ``infilled_story``) are not tags."""
 
 
 def split_inline_options(question: str) -> tuple[str, list[str]]:
@@ -54,7 +56,7 @@ def _tags(row: Row, from_csv: bool) -> dict[str, str]:
     if from_csv:
         fields.update({k: row.data.get(k) for k in _CSV_TAGS})
     for key, value in fields.items():
-        if isinstance(value, str | int | float | bool):
+        if isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= MAX_TAG_CHARS):
             values["order" if key == "question_order" else key] = value
     return str_tags(values)
 

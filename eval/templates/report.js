@@ -28,7 +28,6 @@
     var x = parseFloat(a), y = parseFloat(b);
     var xNum = a !== "" && !isNaN(x), yNum = b !== "" && !isNaN(y);
     if (xNum && yNum) return x - y;
-    if (xNum !== yNum) return xNum ? -1 : 1;  // blanks last
     return a.localeCompare(b);
   }
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
@@ -42,7 +41,9 @@
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
-          var result = compare(sortValue(r1, index), sortValue(r2, index));
+          var a = sortValue(r1, index), b = sortValue(r2, index);
+          if ((a === "") !== (b === "")) return a === "" ? 1 : -1;  // empty cells last either way
+          var result = compare(a, b);
           return ascending ? result : -result;
         });
         rows.forEach(function (row) { body.appendChild(row); });

@@ -1,0 +1,753 @@
+"""Interactive evaluation: model(s) x partner(s) x scenario set, played, judged, stored, summarised.
+
+    python -m eval.interactive --model sip:local --partner local --judge local \\
+        --scenarios sotopia-hard --episodes-per-scenario 2 --concurrency 4 --out runs/demo
+
+Planning. ``--scenarios`` names the set (``sotopia``, ``sotopia-hard``, ``sotopia:PATH`` or one
+scenario id); ``--limit K`` keeps its first K scenarios sorted by id. Each scenario gets
+``--episodes-per-scenario N`` casts: its first N fixed pairings when it has any (a SOTOPIA dump's
+env-agent combos, reused in order when N exceeds them), else N casts drawn by
+:func:`scenarios.graph.sample_setups` with ``--seed``. Every cast is played by every (model,
+partner) pair with the test model on the ``--test-side`` (``first`` = role 0, the default, to keep
+runs short; ``second`` = role 1; ``both`` plays each cast twice, sides swapped, as SOTOPIA does).
+
+Resume. Each planned episode has a deterministic id, a hash of (model, partner, side, setup id,
+replica index, max turns, judge, judge dimensions): rerunning the same command into the same
+``--out`` skips the finished ones and retries failed and missing ones; the store keeps replaced
+versions. Ctrl-C or SIGTERM stores the episodes in flight as failed (``interrupted``) so their turns
+are kept, and exits 130.
+
+Output. ``OUT/episodes.sqlite`` (:class:`eval.store.EpisodeStore`) gets every episode as it ends;
+at the end a summary per (model, partner) over this command's planned episodes, the test model's
+side only (mean and 95% t-interval per dimension, episode counts, failed episodes, failed
+judgements), is printed and written to ``OUT/summary.json`` and to the store's run record.
+Exit status: 0 all planned episodes finished, 1 some failed, 2 bad flags or input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from agents.specs import AgentSpecError, build_agent
+from envs.registry import UnknownEnvError, resolve_scenarios
+from envs.runner import run_episodes
+from envs.types import Episode, EpisodeStatus, Turn
+from eval.judge import SotopiaJudge
+from eval.stats import MeanCI, episode_judgement, mean_ci
+from eval.store import EpisodeStore, StoreError
+from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary
+from scenarios.graph import sample_setups
+from scenarios.load import load_library
+from scenarios.schema import EpisodeSetup
+
+Side = Literal["first", "second"]
+SIDES: dict[str, tuple[Side, ...]] = {"first": ("first",), "second": ("second",), "both": ("first", "second")}
+SIDE_ROLE: dict[Side, int] = {"first": 0, "second": 1}
+SET_IDS = ("sotopia", "sotopia-hard")
+SUMMARY_FILE = "summary.json"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(ValueError):
+    """A bad flag or input; the message names the flag and the fix (exit status 2)."""
+
+
+class InteractiveConfig(BaseModel):
+    """Everything one ``python -m eval.interactive`` invocation was asked to do (stored on the run)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(min_length=1)
+    partners: list[str] = Field(min_length=1)
+    judge: str = "local"
+    scenarios: str = "sotopia-hard"
+    limit: int | None = Field(None, ge=1)
+    episodes_per_scenario: int = Field(1, ge=1)
+    max_turns: int | None = Field(None, ge=1)
+    test_side: Literal["first", "second", "both"] = "first"
+    seed: int = 0
+    concurrency: int = Field(4, ge=1)
+    api_base: str | None = None
+    partner_api_base: str | None = None
+    judge_api_base: str | None = None
+    judge_dimensions: str = "all"
+    judge_attempts: int = Field(3, ge=1)
+    act_timeout_s: float | None = Field(None, gt=0)
+    out: str
+
+
+class PlannedEpisode(BaseModel):
+    """One episode to play: who plays which role of which setup, and its deterministic id."""
+
+    episode_id: str
+    model: str
+    partner: str
+    side: Side
+    replica: int = Field(ge=0, description="Index among plays of the same setup for one scenario.")
+    max_turns: int | None = None
+    setup: EpisodeSetup
+
+    @property
+    def test_role(self) -> int:
+        """The role index the test model plays."""
+        return SIDE_ROLE[self.side]
+
+    @property
+    def test_agent(self) -> str:
+        """The test model's character name in the episode."""
+        return self.setup.agent_names[self.test_role]
+
+    def specs(self) -> list[str]:
+        """The agent spec of every role, in role order (the partner plays every other role)."""
+        return [
+            self.model if role == self.test_role else self.partner for role in range(len(self.setup.agents))
+        ]
+
+
+def episode_id(
+    model: str, partner: str, side: Side, setup_id: str, replica: int, max_turns: int | None, judge: str = ""
+) -> str:
+    """Deterministic episode id: the same inputs give the same id, across processes and machines."""
+    key = json.dumps([model, partner, side, setup_id, replica, max_turns, judge], separators=(",", ":"))
+    return "ia-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+def select_scenarios(spec: str, limit: int | None = None) -> tuple[ScenarioLibrary, list[str]]:
+    """The library and the scenario ids ``--scenarios`` names, sorted by id, the first ``limit`` kept."""
+    spec = spec.strip()
+    try:
+        if spec in SET_IDS or spec.startswith("sotopia:"):
+            library, ids = resolve_scenarios(spec)
+        elif Path(spec).expanduser().exists():
+            library, ids = resolve_scenarios(f"sotopia:{spec}")
+        else:
+            library = load_library()
+            ids = [library.scenario(spec).id]
+    except (UnknownEnvError, LibraryError, ScenarioFileError) as exc:
+        raise UsageError(
+            f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia:PATH (a scenario file/folder "
+            "or a SOTOPIA dump) or a scenario id (python -m scenarios list)"
+        ) from exc
+    ids = sorted(ids)
+    return library, ids[:limit] if limit is not None else ids
+
+
+def plan_setups(
+    library: ScenarioLibrary, scenario_ids: Sequence[str], per_scenario: int, seed: int = 0
+) -> list[tuple[EpisodeSetup, int]]:
+    """``per_scenario`` setups of each scenario with their replica index (0 unless a cast repeats).
+
+    A scenario with fixed pairings (a SOTOPIA dump) uses its first ``per_scenario`` pairings in file
+    order, cycling when it has fewer; others get casts drawn by :func:`sample_setups` with ``seed``.
+    """
+    planned: list[tuple[EpisodeSetup, int]] = []
+    for scenario_id in scenario_ids:
+        pairings = library.fixed_pairings(scenario_id)
+        if pairings:
+            setups = []
+            for j in range(per_scenario):
+                rng = random.Random(f"{seed}:{scenario_id}:{j}")
+                cast = pairings[j % len(pairings)].agents
+                setups.append(library.setup(scenario_id, cast, seed=rng.randrange(2**31)))
+        else:
+            setups = sample_setups(library, scenario_id, n=per_scenario, seed=seed)
+        seen: Counter[str] = Counter()
+        for setup in setups:
+            planned.append((setup, seen[setup.id]))
+            seen[setup.id] += 1
+    return planned
+
+
+def plan_episodes(
+    setups: Sequence[tuple[EpisodeSetup, int]],
+    models: Sequence[str],
+    partners: Sequence[str],
+    test_side: str = "first",
+    max_turns: int | None = None,
+    judge: str = "",
+) -> list[PlannedEpisode]:
+    """Every (model, partner, side, setup) episode, in that nesting order, with unique ids."""
+    if test_side not in SIDES:
+        raise UsageError(f"--test-side {test_side!r}: use one of {', '.join(SIDES)}")
+    plan: list[PlannedEpisode] = []
+    for model in dict.fromkeys(models):
+        for partner in dict.fromkeys(partners):
+            for side in SIDES[test_side]:
+                for setup, replica in setups:
+                    plan.append(
+                        PlannedEpisode(
+                            episode_id=episode_id(model, partner, side, setup.id, replica, max_turns, judge),
+                            model=model,
+                            partner=partner,
+                            side=side,
+                            replica=replica,
+                            max_turns=max_turns,
+                            setup=setup,
+                        )
+                    )
+    duplicates = [key for key, count in Counter(p.episode_id for p in plan).items() if count > 1]
+    if duplicates:
+        raise AssertionError(f"planned episode ids are not unique: {duplicates[:3]}")
+    return plan
+
+
+def judge_key(judge: SotopiaJudge) -> str:
+    """What the episode ids depend on about the judge: its model and its dimensions."""
+    return f"{judge.name}|{','.join(d.name for d in judge.dimensions)}"
+
+
+# -- summary -----------------------------------------------------------------------------------
+
+
+class Failure(BaseModel):
+    """One failed episode or failed judgement of the summary."""
+
+    episode_id: str
+    scenario_id: str
+    kind: Literal["episode", "judgement", "missing"]
+    error: str
+
+
+class PairSummary(BaseModel):
+    """Scores of one (model, partner) pair, the test model's side only."""
+
+    model: str
+    partner: str
+    planned: int
+    finished: int = 0
+    failed: int = Field(0, description="Episodes that ended with an error (not judged).")
+    missing: int = Field(0, description="Planned episodes not in the store (not run yet, or lost to a kill).")
+    judged_ok: int = 0
+    judgement_failed: int = 0
+    unjudged: int = Field(0, description="Finished episodes without any judgement.")
+    dimensions: dict[str, MeanCI] = Field(default_factory=dict)
+
+
+class RunSummary(BaseModel):
+    """The summary of one invocation: per pair, plus every failure."""
+
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    run_id: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    wall_s: float | None = None
+    ran: int = Field(0, description="Episodes played by this invocation.")
+    skipped: int = Field(0, description="Planned episodes already finished before this invocation.")
+    pairs: list[PairSummary] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+
+    @property
+    def all_finished(self) -> bool:
+        """True when every planned episode finished."""
+        return all(p.finished == p.planned for p in self.pairs)
+
+
+def summarize(
+    plan: Sequence[PlannedEpisode], stored: dict[str, Episode], dimensions: Sequence[str] = ()
+) -> RunSummary:
+    """Per (model, partner): counts and, over ok judgements, mean ± 95% CI of the test side's scores.
+
+    ``stored`` maps episode id -> stored episode. Failed judgements are counted, never scored.
+    """
+    summary = RunSummary()
+    pairs: dict[tuple[str, str], PairSummary] = {}
+    values: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for item in plan:
+        key = (item.model, item.partner)
+        if key not in pairs:
+            pairs[key] = PairSummary(model=item.model, partner=item.partner, planned=0)
+            values[key] = {name: [] for name in dimensions}
+        pair = pairs[key]
+        pair.planned += 1
+        scenario_id = item.setup.scenario.id
+        episode = stored.get(item.episode_id)
+        if episode is None or episode.status is EpisodeStatus.running:
+            pair.missing += 1
+            summary.failures.append(
+                Failure(
+                    episode_id=item.episode_id,
+                    scenario_id=scenario_id,
+                    kind="missing",
+                    error="not played yet",
+                )
+            )
+            continue
+        if episode.status is EpisodeStatus.failed:
+            pair.failed += 1
+            summary.failures.append(
+                Failure(
+                    episode_id=item.episode_id,
+                    scenario_id=scenario_id,
+                    kind="episode",
+                    error=episode.error or "failed",
+                )
+            )
+            continue
+        pair.finished += 1
+        judgement = episode_judgement(episode)
+        if judgement is None:
+            pair.unjudged += 1
+            continue
+        if not judgement.ok:
+            pair.judgement_failed += 1
+            summary.failures.append(
+                Failure(
+                    episode_id=item.episode_id,
+                    scenario_id=scenario_id,
+                    kind="judgement",
+                    error=judgement.error or "judgement failed",
+                )
+            )
+            continue
+        pair.judged_ok += 1
+        for dimension, entry in judgement.scores.get(item.test_agent, {}).items():
+            values[key].setdefault(dimension, []).append(entry.score)
+    for key, pair in pairs.items():
+        pair.dimensions = {name: mean_ci(scores) for name, scores in values[key].items()}
+    summary.pairs = list(pairs.values())
+    return summary
+
+
+def render_summary(summary: RunSummary, console: Console) -> None:
+    """Print one table per (model, partner) and the failures."""
+    for pair in summary.pairs:
+        title = (
+            f"{pair.model} (test) vs {pair.partner}: {pair.planned} planned, {pair.finished} finished, "
+            f"{pair.failed} failed, {pair.missing} missing; judgements {pair.judged_ok} ok, "
+            f"{pair.judgement_failed} failed, {pair.unjudged} none"
+        )
+        table = Table(title=title, title_justify="left")
+        table.add_column("dimension")
+        table.add_column("mean", justify="right")
+        table.add_column("95% CI", justify="right")
+        table.add_column("n", justify="right")
+        for name, stats in pair.dimensions.items():
+            mean = f"{stats.mean:.2f}" if stats.mean is not None else "–"
+            interval = f"[{stats.low:.2f}, {stats.high:.2f}]" if stats.low is not None else "–"
+            table.add_row(name, mean, interval, str(stats.n))
+        console.print(table)
+    if summary.failures:
+        counts = Counter(f.kind for f in summary.failures)
+        console.print("failures: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+        for failure in summary.failures[:20]:
+            console.print(
+                f"  {failure.kind:<9} {failure.episode_id} {failure.scenario_id}: {failure.error[:200]}",
+                markup=False,
+                highlight=False,
+            )
+        if len(summary.failures) > 20:
+            console.print(f"  ... {len(summary.failures) - 20} more in {SUMMARY_FILE}")
+
+
+def write_summary(summary: RunSummary, out: Path) -> Path:
+    """Write ``OUT/summary.json`` atomically (a crash never leaves half a file)."""
+    path = out / SUMMARY_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def stamp(episode: Episode, item: PlannedEpisode) -> Episode:
+    """Give a played episode its planned id, the specs as written, and the plan's details."""
+    episode.id = item.episode_id
+    episode.agent_models = dict(zip(episode.setup.agent_names, item.specs(), strict=True))
+    episode.metadata["interactive"] = {
+        "model": item.model,
+        "partner": item.partner,
+        "side": item.side,
+        "test_agent": item.test_agent,
+        "replica": item.replica,
+        "max_turns": item.max_turns,
+    }
+    return episode
+
+
+class _PlanSink:
+    """Stamps each finished episode with its plan entry, then writes it to the store."""
+
+    def __init__(self, store: EpisodeStore, todo: Sequence[PlannedEpisode]) -> None:
+        self.store = store
+        self.todo = todo
+        self.live: dict[int, Episode] = {}
+        self.sinking: set[int] = set()
+        self.writes: set[asyncio.Future[None]] = set()
+
+    def on_turn(self, episode: Episode, turn: Turn) -> None:
+        """Remember episodes in flight, so an interruption can keep their turns."""
+        self.live[episode.metadata["batch_index"]] = episode
+
+    async def write(self, episode: Episode) -> None:
+        """Store one ended episode under its planned id."""
+        index = episode.metadata["batch_index"]
+        self.sinking.add(index)
+        self.live.pop(index, None)
+        write = asyncio.ensure_future(self.store.write(stamp(episode, self.todo[index])))
+        self.writes.add(write)
+        write.add_done_callback(self.writes.discard)
+        await asyncio.shield(write)  # a cancelled run still finishes writing what has ended
+
+    async def drain(self) -> None:
+        """Wait for the writes already under way (after an interruption)."""
+        if self.writes:
+            await asyncio.gather(*self.writes, return_exceptions=True)
+
+    def keep_interrupted(self, reason: str) -> int:
+        """Store every episode still in flight as failed (``interrupted``); returns how many."""
+        kept = 0
+        for index, episode in list(self.live.items()):
+            if index in self.sinking:
+                continue
+            episode.status = EpisodeStatus.failed
+            episode.error = (
+                f"interrupted ({reason}) after {len(episode.turns)} turns; rerun the command to retry"
+            )
+            episode.finished_at = datetime.now(UTC)
+            self.store.put(stamp(episode, self.todo[index]))
+            kept += 1
+        return kept
+
+
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C or SIGTERM); finished episodes are stored."""
+
+
+def build_judge(config: InteractiveConfig) -> SotopiaJudge:
+    """The judge the config names (``UsageError`` for a spec that is not a model)."""
+    spec = config.judge.strip()
+    if not spec or spec == "human" or spec.startswith(("scripted:", "sip:")):
+        raise UsageError(
+            f"--judge {config.judge!r}: the judge must be a model: 'local' or a litellm model string"
+        )
+    try:
+        return SotopiaJudge(
+            spec,
+            api_base=config.judge_api_base,
+            dimensions=config.judge_dimensions,
+            max_attempts=config.judge_attempts,
+        )
+    except ValueError as exc:
+        raise UsageError(f"--judge-dimensions {config.judge_dimensions!r}: {exc}") from exc
+
+
+def check_agent_specs(config: InteractiveConfig) -> None:
+    """Build each model and partner spec once (nothing starts), so a bad one fails before any episode."""
+    for flag, specs in (("--model", config.models), ("--partner", config.partners)):
+        for spec in specs:
+            if spec.strip() == "human":
+                raise UsageError(
+                    f"{flag} human: batch evaluation cannot ask a person; play with python -m envs.episode"
+                )
+            try:
+                build_agent(spec)
+            except (AgentSpecError, ValueError) as exc:
+                raise UsageError(f"{flag} {spec!r}: {exc}") from exc
+
+
+def plan_run(config: InteractiveConfig, judge: SotopiaJudge) -> list[PlannedEpisode]:
+    """The full plan of a config (``UsageError`` for scenario problems)."""
+    library, ids = select_scenarios(config.scenarios, config.limit)
+    try:
+        setups = plan_setups(library, ids, config.episodes_per_scenario, config.seed)
+    except LibraryError as exc:
+        raise UsageError(f"--scenarios {config.scenarios!r}: {exc}") from exc
+    return plan_episodes(
+        setups, config.models, config.partners, config.test_side, config.max_turns, judge_key(judge)
+    )
+
+
+async def play(
+    config: InteractiveConfig,
+    todo: Sequence[PlannedEpisode],
+    store: EpisodeStore,
+    judge: SotopiaJudge,
+    console: Console | None = None,
+) -> list[Episode]:
+    """Play and judge ``todo`` concurrently, storing each episode as it ends, with a progress bar.
+
+    Ctrl-C / SIGTERM: the episodes in flight are stored as failed and :class:`Interrupted` is raised.
+    """
+    console = console or Console(stderr=True)
+    sink = _PlanSink(store, todo)
+    setups = [item.setup.model_copy() for item in todo]  # one object per entry: the factory finds its entry
+    by_identity = {id(setup): item for setup, item in zip(setups, todo, strict=True)}
+
+    def agents_for(setup: EpisodeSetup) -> list[Any]:
+        item = by_identity[id(setup)]
+        seed = setup.seed
+        return [
+            build_agent(
+                spec,
+                api_base=config.api_base if role == item.test_role else config.partner_api_base,
+                seed=None if seed is None else seed + role,
+            )
+            for role, spec in enumerate(item.specs())
+        ]
+
+    counts = Counter[str]()
+    columns = (
+        TextColumn("[bold]episodes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "ok {task.fields[ok]} · failed {task.fields[failed]} · judge failed {task.fields[jfailed]}"
+        ),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("episodes", total=len(todo), ok=0, failed=0, jfailed=0)
+
+        def advance(episode: Episode) -> None:
+            judgement = episode_judgement(episode)
+            if episode.status is not EpisodeStatus.finished:
+                counts["failed"] += 1
+                line = f" {episode.id} {episode.setup.scenario.id}: {(episode.error or '')[:200]}"
+                progress.console.print(Text.assemble(("failed", "red"), line))
+            elif judgement is not None and not judgement.ok:
+                counts["jfailed"] += 1
+            else:
+                counts["ok"] += 1
+            progress.update(
+                task, advance=1, ok=counts["ok"], failed=counts["failed"], jfailed=counts["jfailed"]
+            )
+
+        env_kwargs = {"max_turns": config.max_turns} if config.max_turns else {}
+        runner = asyncio.ensure_future(
+            run_episodes(
+                setups,
+                agents_for,
+                concurrency=config.concurrency,
+                sink=sink,
+                evaluator=judge,
+                env_kwargs=env_kwargs,
+                progress=advance,
+                on_turn=sink.on_turn,
+                act_timeout_s=config.act_timeout_s,
+            )
+        )
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, runner.cancel)
+        try:
+            return await runner
+        except asyncio.CancelledError:
+            await sink.drain()
+            kept = sink.keep_interrupted("interrupted")
+            raise Interrupted(f"{kept} episodes in flight stored as interrupted") from None
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _stored(store: EpisodeStore, plan: Iterable[PlannedEpisode]) -> dict[str, Episode]:
+    return {item.episode_id: ep for item in plan if (ep := store.get(item.episode_id)) is not None}
+
+
+def record_summary(store: EpisodeStore, summary: RunSummary) -> bool:
+    """Attach the summary to the store's run record when the store supports it; True if it did."""
+    for name in ("finish_run", "set_run_summary", "record_summary"):
+        method = getattr(store, name, None)
+        if callable(method):
+            method(summary.model_dump(mode="json"))
+            return True
+    return False
+
+
+async def evaluate(config: InteractiveConfig, console: Console | None = None) -> RunSummary:
+    """Plan, skip what is finished, play and judge the rest, store, and summarise (see the module doc)."""
+    started = time.perf_counter()
+    console = console or Console(stderr=True)
+    check_agent_specs(config)
+    judge = build_judge(config)
+    plan = plan_run(config, judge)
+    out = Path(config.out)
+    try:
+        store = EpisodeStore(out)
+    except StoreError as exc:
+        raise UsageError(f"--out {config.out}: {exc}") from exc
+    try:
+        done = store.finished_keys()
+        todo = [item for item in plan if item.episode_id not in done]
+        info = store.start_run(config, models=[*config.models, *config.partners, config.judge])
+        console.print(
+            f"{len(plan)} episodes planned ({len(plan) - len(todo)} already finished, {len(todo)} to play) "
+            f"into {store.path}",
+            highlight=False,
+        )
+        await play(config, todo, store, judge, console)
+        summary = summarize(plan, _stored(store, plan), [d.name for d in judge.dimensions])
+        summary.run_id = info.run_id
+        summary.config = config.model_dump(mode="json")
+        summary.wall_s = time.perf_counter() - started
+        summary.ran, summary.skipped = len(todo), len(plan) - len(todo)
+        write_summary(summary, out)
+        if not record_summary(store, summary):
+            console.print(f"note: the store has no run-summary field; the summary is in {out / SUMMARY_FILE}")
+        return summary
+    finally:
+        store.close()
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that names the fix: errors exit 2 with the message and a usage hint."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = _Parser(prog="python -m eval.interactive", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="test agent spec (repeatable): local, sip:MODEL, a litellm model string, scripted:...",
+    )
+    p.add_argument(
+        "--partner", action="append", required=True, metavar="SPEC", help="partner agent spec (repeatable)"
+    )
+    p.add_argument(
+        "--judge", default="local", help="judge model: local or a litellm model string (default local)"
+    )
+    p.add_argument(
+        "--scenarios",
+        default="sotopia-hard",
+        help="sotopia, sotopia-hard (default), sotopia:PATH or a scenario id",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, help="keep the first K scenarios of the set (sorted by id)"
+    )
+    p.add_argument("--episodes-per-scenario", type=int, default=1, help="casts per scenario (default 1)")
+    p.add_argument("--max-turns", type=int, default=None, help="turn limit (default: each scenario's)")
+    p.add_argument(
+        "--test-side",
+        choices=list(SIDES),
+        default="first",
+        help="role the test model plays: first (default), second, or both (doubles the episodes)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for drawing casts (default 0)")
+    p.add_argument("--concurrency", type=int, default=4, help="episodes at a time (default 4)")
+    p.add_argument("--api-base", default=None, help="OpenAI-compatible server of the test model(s)")
+    p.add_argument("--partner-api-base", default=None, help="OpenAI-compatible server of the partner(s)")
+    p.add_argument("--judge-api-base", default=None, help="OpenAI-compatible server of the judge")
+    p.add_argument(
+        "--judge-dimensions", default="all", help="all (default), goal, or a comma list of dimensions"
+    )
+    p.add_argument("--judge-attempts", type=int, default=3, help="judge tries per episode on invalid output")
+    p.add_argument("--act-timeout", type=float, default=None, help="seconds an agent may take per act")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="run folder (episodes.sqlite, summary.json); rerun into it to resume",
+    )
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
+    """Validate parsed flags into a config (``UsageError`` naming the flag)."""
+    for flag, value in (
+        ("--limit", args.limit),
+        ("--episodes-per-scenario", args.episodes_per_scenario),
+        ("--max-turns", args.max_turns),
+        ("--concurrency", args.concurrency),
+        ("--judge-attempts", args.judge_attempts),
+    ):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
+    if args.act_timeout is not None and args.act_timeout <= 0:
+        raise UsageError(f"--act-timeout must be positive seconds, got {args.act_timeout}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder; give a run folder")
+    return InteractiveConfig(
+        models=args.model,
+        partners=args.partner,
+        judge=args.judge,
+        scenarios=args.scenarios,
+        limit=args.limit,
+        episodes_per_scenario=args.episodes_per_scenario,
+        max_turns=args.max_turns,
+        test_side=args.test_side,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        api_base=args.api_base,
+        partner_api_base=args.partner_api_base,
+        judge_api_base=args.judge_api_base,
+        judge_dimensions=args.judge_dimensions,
+        judge_attempts=args.judge_attempts,
+        act_timeout_s=args.act_timeout,
+        out=str(args.out),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m eval.interactive``: returns the exit status."""
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        config = config_from_args(args)
+        summary = asyncio.run(evaluate(config, err))
+    except UsageError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_USAGE
+    except (Interrupted, KeyboardInterrupt, asyncio.CancelledError) as exc:
+        detail = f": {exc}" if isinstance(exc, Interrupted) else ""
+        err.print(
+            f"interrupted{detail}. Finished episodes are stored in {args.out}; rerun the same command to "
+            "resume.",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
+    render_summary(summary, out)
+    out.print(
+        f"ran {summary.ran}, skipped {summary.skipped} already finished; wall time {summary.wall_s:.1f}s; "
+        f"summary: {Path(config.out) / SUMMARY_FILE}",
+        highlight=False,
+    )
+    return EXIT_OK if summary.all_finished else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

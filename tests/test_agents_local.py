@@ -1,0 +1,47 @@
+"""End to end on the embedded model: the real llama.cpp server reached through litellm."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.client import RetryPolicy
+from agents.llm import LLMAgent
+from agents.socialr1 import SocialR1Agent
+from envs.types import ActionType, Observation
+
+OBS = Observation(
+    agent="Mia Chen",
+    text=(
+        "Scenario: Two roommates talk about splitting the rent.\n"
+        "You are Mia Chen, 24, a nurse. Your goal: agree on a fair split of the rent.\n"
+        "Conversation so far:\n"
+        'Turn #0: Leo Park said: "Hi Mia, the landlord raised the rent. Can we talk about it?"'
+    ),
+    turn=1,
+    available_actions=[ActionType.speak, ActionType.non_verbal, ActionType.action, ActionType.leave],
+)
+
+
+@pytest.mark.slow
+async def test_llm_agent_on_the_embedded_model() -> None:
+    agent = LLMAgent("local", temperature=0.7, max_tokens=64, seed=7)
+    action = await agent.act(OBS)
+    assert action.action_type in OBS.available_actions
+    record = agent.last_turn_record()
+    assert record is not None and record.raw_text and record.completion_tokens
+    if action.action_type is ActionType.speak:
+        assert action.argument.strip()
+    # constrained decoding: the embedded server returns a well-formed action object
+    assert record.parse_fallback is False, record.raw_text
+
+
+@pytest.mark.slow
+async def test_socialr1_agent_on_the_embedded_model() -> None:
+    agent = SocialR1Agent("local", temperature=0.7, max_tokens=320, seed=7, retry=RetryPolicy(max_attempts=3))
+    action = await agent.act(OBS)
+    assert action.action_type in OBS.available_actions
+    record = agent.last_turn_record()
+    assert record is not None and record.raw_text
+    assert record.sip_ok is not None
+    if record.reasoning:  # whatever the model reasoned stays off the act
+        assert record.reasoning not in action.argument

@@ -1,0 +1,105 @@
+"""Trainer callbacks: curriculum weights, metrics JSONL, a rich progress bar, the final checkpoint."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from training.rewards import Curriculum
+
+
+class CurriculumCallback(TrainerCallback):
+    """Sets TRL's per-term ``reward_weights`` from the curriculum before every step.
+
+    Reward functions return raw term values (so the logs show each term as it is); the weights
+    of the curriculum at ``global_step / max_steps`` are applied by TRL when it sums them.
+    """
+
+    def __init__(self, trainer: Any, curriculum: Curriculum, terms: list[str]) -> None:
+        self.trainer = trainer
+        self.curriculum = curriculum
+        self.terms = terms
+
+    def weights_at(self, step: int, max_steps: int) -> list[float]:
+        """The weight of each term at a step."""
+        progress = min(1.0, step / max(1, max_steps))
+        weights = self.curriculum.weights(progress)
+        return [float(weights.get(term, 0.0)) for term in self.terms]
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        import torch
+
+        values = self.weights_at(state.global_step, state.max_steps)
+        self.trainer.reward_weights = torch.tensor(values, dtype=torch.float32)
+
+
+class MetricsJSONL(TrainerCallback):
+    """Appends one JSON line per logged training step to ``DIR/metrics.jsonl`` (main process only)."""
+
+    def __init__(self, path: Path, curriculum: CurriculumCallback | None = None) -> None:
+        self.path = Path(path)
+        self.curriculum = curriculum
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs or "train_runtime" in logs:
+            return
+        record: dict[str, Any] = {"step": state.global_step}
+        for key, value in logs.items():
+            record[key] = None if isinstance(value, float) and math.isnan(value) else value
+        if self.curriculum is not None:
+            weights = self.curriculum.weights_at(max(0, state.global_step - 1), state.max_steps)
+            record["reward_weights"] = dict(zip(self.curriculum.terms, weights, strict=True))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+class RichProgress(TrainerCallback):
+    """A rich progress bar with the latest reward and each reward term."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self._progress: Any = None
+        self._task: Any = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not state.is_world_process_zero:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[terms]}"),
+        )  # fmt: skip
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=state.max_steps, completed=state.global_step, terms="")
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if self._progress is None or not logs:
+            return
+        parts = []
+        if "reward" in logs:
+            parts.append(f"reward {logs['reward']:.3f}")
+        for term in self.terms:
+            value = logs.get(f"rewards/{term}/mean")
+            if isinstance(value, float) and not math.isnan(value):
+                parts.append(f"{term} {value:.2f}")
+        self._progress.update(self._task, completed=state.global_step, terms=" ".join(parts))
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=state.global_step)
+            self._progress.stop()
+            self._progress = None
+
+
+class SaveAtEnd(TrainerCallback):
+    """Makes sure the last step writes ``checkpoint-STEP`` (optimizer and RNG state included)."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step >= state.max_steps:
+            control.should_save = True

@@ -1,0 +1,102 @@
+"""Training configuration: one validated model, filled from a preset, an optional YAML file and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+PRESETS = ("cpu", "a100x8")
+
+
+class TrainConfig(BaseModel):
+    """Everything ``python -m training.grpo`` needs. Field names double as YAML keys and flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env: str | None = Field("sotopia", description="Env id for social episodes (sotopia, sotopia-hard, sotopia:PATH), or None.")
+    mcq: list[str] = Field(default_factory=list, description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom).")
+    model: str = Field("local", description="Policy: 'local' (embedded SmolLM2), a HF id or a local checkpoint path.")
+    partner: str = Field("local", description="Partner agent spec (litellm model string, local, scripted:...).")
+    partner_api_base: str | None = None
+    judge: str | None = Field("local", description="Judge model for the goal score; None disables social rewards' goal term.")
+    judge_api_base: str | None = None
+    output_dir: str | None = None
+    seed: int = 0
+
+    # data
+    scenarios_limit: int | None = Field(None, description="Use only the first N scenarios of the env.")
+    casts_per_scenario: int = 1
+    policy_roles: list[int] = Field(default_factory=lambda: [0])
+    mcq_items: int = Field(200, description="Items drawn from each MCQ source.")
+    mcq_fraction: float = Field(0.5, ge=0, le=1, description="Share of MCQ rows when both kinds are present.")
+
+    # episodes
+    max_turns: int = Field(4, ge=1, description="Total turns (both agents) per training episode.")
+    turn_tokens: int = Field(96, ge=8, description="Max new tokens per policy turn.")
+    partner_max_tokens: int = 64
+
+    # GRPO
+    max_steps: int = 3
+    num_generations: int = Field(2, ge=2)
+    prompts_per_step: int = Field(2, ge=1, description="Distinct tasks per step (groups).")
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-5
+    beta: float = 0.04
+    temperature: float = 1.0
+    loss_type: str = "dapo"
+    save_steps: int = 50
+    logging_steps: int = 1
+    report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    curriculum: dict[str, Any] | None = Field(None, description="Curriculum schedule (see training.rewards.Curriculum).")
+    reward_terms: list[str] = Field(
+        default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal"]
+    )
+
+    # vLLM (GPU)
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_server_base_url: str | None = None
+    vllm_gpu_memory_utilization: float = 0.3
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The YAML mapping of a named preset."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return read_yaml(CONFIG_DIR / f"{name}.yaml")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from a file, with errors that name the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such config file") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file must be a mapping of field: value")
+    return data
+
+
+def build_config(preset: str, config_file: str | None, overrides: dict[str, Any]) -> TrainConfig:
+    """Preset, then the YAML file, then flags (later wins); validation errors name the source and field."""
+    values: dict[str, Any] = dict(load_preset(preset))
+    source = f"preset {preset!r}"
+    if config_file:
+        values.update(read_yaml(Path(config_file)))
+        source += f" + {config_file}"
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return TrainConfig(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"invalid training config ({source} + flags): {problems}") from None

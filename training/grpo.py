@@ -1,0 +1,303 @@
+"""``python -m training.grpo``: trajectory-level GRPO (TRL) on social episodes and ToM questions.
+
+The policy plays whole SOTOPIA-style episodes with SIP-structured turns against a partner model
+(any litellm model; ``local`` by default), a judge scores the policy's goal, and MCQ items from
+our ToM generator or a benchmark are one-turn episodes in the same batches. See
+``training/rollout.py`` for how an episode becomes one GRPO sample.
+
+Examples::
+
+    python -m training.grpo --env sotopia                      # CPU preset on the embedded model
+    python -m training.grpo --env sotopia --mcq generated --resume runs/grpo
+    accelerate launch --config_file training/configs/zero2.yaml -m training.grpo --env sotopia
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+from training.config import PRESETS, TrainConfig, build_config  # noqa: E402
+
+
+class TrainingSetupError(RuntimeError):
+    """Something the run needs is missing or unreachable; the message says what to do."""
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags; every config field can also come from ``--config FILE``."""
+    p = argparse.ArgumentParser(prog="python -m training.grpo", description=__doc__.split("\n\n")[0])
+    p.add_argument("--env", help="sotopia | sotopia-hard | sotopia:PATH | none")
+    p.add_argument("--mcq", action="append", help="MCQ source: generated or NAME:PATH (repeatable)")
+    p.add_argument("--preset", choices=PRESETS, help="defaults: cpu without CUDA, a100x8 with it")
+    p.add_argument("--config", help="YAML file of TrainConfig fields (applied after the preset)")
+    p.add_argument("--model", help="policy: local | HF model id | checkpoint path")
+    p.add_argument("--partner", help="partner agent spec (litellm model string, local, scripted:...)")
+    p.add_argument("--partner-api-base")
+    p.add_argument("--judge", help="judge model (litellm string or local); 'none' disables the goal term")
+    p.add_argument("--judge-api-base")
+    p.add_argument("--output-dir", help="run folder (default runs/grpo-<time>)")
+    p.add_argument("--resume", nargs="?", const="", metavar="DIR", help="continue the run in DIR (or --output-dir)")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--num-generations", type=int, help="GRPO group size")
+    p.add_argument("--prompts-per-step", type=int)
+    p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate")
+    p.add_argument("--beta", type=float)
+    p.add_argument("--max-turns", type=int)
+    p.add_argument("--turn-tokens", type=int)
+    p.add_argument("--mcq-fraction", type=float)
+    p.add_argument("--mcq-items", type=int)
+    p.add_argument("--scenarios-limit", type=int)
+    p.add_argument("--save-steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--report-to", nargs="+")
+    p.add_argument("--use-vllm", action="store_true", default=None)
+    p.add_argument("--vllm-mode", choices=["colocate", "server"])
+    p.add_argument("--vllm-server-base-url")
+    return p.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
+    """The run's config and whether it resumes an earlier run."""
+    resume = args.resume is not None
+    output_dir = args.output_dir or (args.resume or None)
+    if resume and output_dir and (Path(output_dir) / "config.json").exists():
+        saved = json.loads((Path(output_dir) / "config.json").read_text())
+        overrides = {k: getattr(args, k, None) for k in ("max_steps", "save_steps", "report_to")}
+        saved.update({k: v for k, v in overrides.items() if v is not None})
+        return TrainConfig(**saved), True
+    preset = args.preset or ("a100x8" if _has_cuda() else "cpu")
+    overrides: dict[str, Any] = {
+        key: getattr(args, key)
+        for key in (
+            "model", "partner", "partner_api_base", "judge_api_base", "max_steps", "num_generations",
+            "prompts_per_step", "learning_rate", "beta", "max_turns", "turn_tokens", "mcq_fraction", "mcq_items",
+            "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
+        )
+    }  # fmt: skip
+    if args.env is not None:
+        overrides["env"] = None if args.env.lower() == "none" else args.env
+    if args.mcq:
+        overrides["mcq"] = args.mcq
+    if args.judge is not None:
+        overrides["judge"] = None if args.judge.lower() == "none" else args.judge
+    overrides["output_dir"] = output_dir
+    config = build_config(preset, args.config, overrides)
+    if config.output_dir is None:
+        config.output_dir = str(Path("runs") / f"grpo-{time.strftime('%Y%m%d-%H%M%S')}")
+    return config, resume
+
+
+def resolve_policy(model: str) -> str:
+    """A local path or hub id for transformers; ``local`` converts the embedded GGUF once."""
+    if model == "local":
+        from agents.local_model import local_policy_dir
+
+        return str(local_policy_dir())
+    return model
+
+
+def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
+    """The task registry with its social and MCQ keys."""
+    from training.tasks import TaskRegistry
+
+    tasks = TaskRegistry()
+    social: list[str] = []
+    if config.env:
+        from envs.registry import resolve_scenarios
+        from scenarios.graph import sample_setups
+
+        library, scenario_ids = resolve_scenarios(config.env)
+        scenario_ids = sorted(scenario_ids)[: config.scenarios_limit] if config.scenarios_limit else scenario_ids
+        setups = sample_setups(library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed)
+        social = tasks.add_social(setups, roles=config.policy_roles)
+    mcq: list[str] = []
+    for source in config.mcq:
+        mcq += tasks.add_mcq(load_mcq_source(source, config.mcq_items, config.seed))
+    return tasks, social, mcq
+
+
+def load_mcq_source(source: str, n: int, seed: int) -> list[Any]:
+    """``generated`` (our ToM generator) or ``NAME:PATH`` (a benchmark file/folder)."""
+    if source == "generated":
+        from eval.tom_generator import generate_items
+
+        return generate_items(n, seed=seed)
+    name, _, path = source.partition(":")
+    if not path:
+        raise TrainingSetupError(f"--mcq {source!r}: use 'generated' or NAME:PATH, e.g. hi-tom:../shared/data/hi-tom")
+    if name.startswith("tombench"):
+        warnings.warn(
+            "ToMBench's licence asks that it be used for evaluation only, never for training; "
+            "prefer --mcq generated or hi-tom for training",
+            stacklevel=2,
+        )
+    from eval.benchmarks import load_benchmark
+
+    return load_benchmark(name, path)[:n]
+
+
+def preflight(spec: str | None, api_base: str | None, role: str) -> None:
+    """Fail fast, with a clear message, when a partner or judge endpoint cannot answer."""
+    if spec is None or spec.startswith(("scripted:", "human")):
+        return
+    from agents.client import LLMCallError, RetryPolicy, chat, resolve_endpoint
+
+    model = spec.removeprefix("sip:")
+    try:
+        endpoint = resolve_endpoint(model, api_base)
+        asyncio.run(
+            chat(endpoint, [{"role": "user", "content": "Say OK."}], max_tokens=2, retry=RetryPolicy(max_attempts=2))
+        )
+    except (LLMCallError, RuntimeError, ValueError) as exc:
+        where = f" at {api_base}" if api_base else ""
+        raise TrainingSetupError(
+            f"the {role} model {spec!r}{where} is not reachable: {exc}\n"
+            f"Start it, or pass another --{role} (and --{role}-api-base)."
+        ) from None
+
+
+def train(config: TrainConfig, resume: bool) -> Path:
+    """Run GRPO; return the path of the last checkpoint."""
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from agents.specs import build_agent
+    from eval.judge import SotopiaJudge
+    from eval.store import EpisodeStore
+    from training.callbacks import CurriculumCallback, MetricsJSONL, RichProgress, SaveAtEnd
+    from training.rewards import Curriculum, trl_reward_funcs
+    from training.rollout import TrajectoryRollout
+    from training.tasks import mixed_keys
+
+    output_dir = Path(config.output_dir or "runs/grpo")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.json").write_text(config.model_dump_json(indent=2))
+
+    tasks, social, mcq = build_tasks(config)
+    if social:
+        preflight(config.partner, config.partner_api_base, "partner")
+        preflight(config.judge, config.judge_api_base, "judge")
+    policy_path = resolve_policy(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(policy_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    from datasets import Dataset
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    samples_per_step = config.num_generations * config.prompts_per_step
+    if samples_per_step % world:
+        raise TrainingSetupError(
+            f"num_generations x prompts_per_step = {samples_per_step} must be divisible by the {world} processes"
+        )
+    n_rows = max(64, 4 * config.max_steps * config.prompts_per_step * config.gradient_accumulation_steps)
+    keys = mixed_keys(social, mcq, n_rows, config.mcq_fraction, config.seed)
+    dataset = Dataset.from_list([tasks.row(k) for k in keys])
+
+    store = EpisodeStore(output_dir)
+    store.start_run(config=config.model_dump(mode="json"), models={"policy": config.model, "partner": config.partner})
+
+    def partner_for(task: Any) -> Any:
+        return build_agent(
+            config.partner, api_base=config.partner_api_base, max_tokens=config.partner_max_tokens, seed=None
+        )
+
+    judge = SotopiaJudge(config.judge, api_base=config.judge_api_base, dimensions="goal") if config.judge else None
+    rollout = TrajectoryRollout(
+        tasks, tokenizer, partner_for, evaluator=judge, max_turns=config.max_turns, on_episode=store.write
+    )
+    terms = list(config.reward_terms)
+    args = GRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=samples_per_step // world,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_generations=config.num_generations,
+        max_completion_length=config.turn_tokens,
+        temperature=config.temperature,
+        learning_rate=config.learning_rate,
+        beta=config.beta,
+        loss_type=config.loss_type,
+        logging_steps=config.logging_steps,
+        save_steps=config.save_steps,
+        save_strategy="steps",
+        report_to=config.report_to,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=config.bf16,
+        use_cpu=not _has_cuda(),
+        gradient_checkpointing=config.gradient_checkpointing,
+        use_vllm=config.use_vllm,
+        vllm_mode=config.vllm_mode,
+        vllm_server_base_url=config.vllm_server_base_url,
+        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        disable_tqdm=True,
+    )
+    trainer = GRPOTrainer(
+        model=policy_path,
+        reward_funcs=trl_reward_funcs(terms),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    curriculum = CurriculumCallback(trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms)
+    for callback in (curriculum, MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()):
+        trainer.add_callback(callback)
+    checkpoint = _latest_checkpoint(output_dir) if resume else None
+    if resume and checkpoint is None:
+        print(f"--resume: no checkpoint in {output_dir} yet; starting from step 0", file=sys.stderr)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    store.finish_run({"steps": trainer.state.global_step})
+    last = _latest_checkpoint(output_dir)
+    if last is None:
+        raise TrainingSetupError(f"training ended without a checkpoint in {output_dir}")
+    return last
+
+
+def _latest_checkpoint(output_dir: Path) -> Path | None:
+    found = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    args = parse_args(argv)
+    try:
+        config, resume = config_from_args(args)
+        started = time.perf_counter()
+        checkpoint = train(config, resume)
+    except (TrainingSetupError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    minutes = (time.perf_counter() - started) / 60
+    print(f"\nTrained {config.model} for {config.max_steps} steps in {minutes:.1f} min.")
+    print(f"Checkpoint: {checkpoint}")
+    print(f"Metrics:    {Path(config.output_dir or '') / 'metrics.jsonl'}")
+    print(f"Episodes:   python -m eval.report {config.output_dir} -o report.html")
+    print(f"Evaluate:   python -m eval.interactive --model sip:{checkpoint} --partner local --judge local --limit 2")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""Trajectory-level rollouts for GRPO: whole social episodes (and one-turn MCQ items) as samples.
+
+TRL's ``GRPOTrainer(rollout_func=...)`` hands us the per-process prompts (task keys, already
+repeated ``num_generations`` times by TRL's sampler: one episode per entry) and expects token
+ids back. For a social episode the sample is the policy's side of the conversation as one token
+stream::
+
+    prompt_ids     = chat template of [system: SIP instructions, user: first observation]
+    completion_ids = policy turn 1 | partner's act as a user turn | policy turn 2 | ...
+    env_mask       =      1...1    |           0...0              |     1...1    | ...
+
+Partner and environment tokens carry ``env_mask = 0`` and stay out of the loss; every policy
+token of an episode gets that episode's (group-normalised) advantage. Each policy turn is
+generated as a continuation of exactly these tokens, so the trainer's log-probabilities are
+computed on the context the policy really saw.
+
+All live episodes' policy turns go to the model in one generate call per round; partner turns
+(litellm) run concurrently; under several processes every rank makes the same number of generate
+calls (ranks without live episodes generate for a one-token dummy prompt), or ZeRO-3 and vLLM's
+server mode would deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agents import sip
+from agents.base import Agent
+from agents.llm import UnusableOutputError
+from agents.socialr1 import SocialR1Agent
+from envs.evaluator import Evaluator
+from envs.social import SocialEpisodeEnv
+from envs.types import ActionType, AgentAction, Episode, EpisodeStatus, Observation, Turn
+from envs.wrappers import SingleAgentEnv
+from training.tasks import MCQTask, SocialTask, TaskRegistry
+
+
+class PolicyGenerator(Protocol):
+    """Generates one continuation per token-id prompt (the policy model, in one batched call)."""
+
+    def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], list[list[float]] | None]:
+        """Return completion ids (and their sampling log-probs, if known) for each prompt."""
+
+
+class TRLGenerator:
+    """Generation through the trainer's own single-turn path (HF generate, ZeRO-3 gathering, vLLM).
+
+    The one place that touches a private TRL method; ``trl`` is pinned to 1.16.* for it.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+
+    def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], list[list[float]] | None]:
+        """Generate one completion per prompt."""
+        completion_ids, logprobs = self.trainer._generate_single_turn(prompt_ids, None, {}, 1)
+        return [list(map(int, ids)) for ids in completion_ids], logprobs
+
+
+class ChatTokens:
+    """Token-level chat formatting derived from the tokenizer's own chat template."""
+
+    _SENTINEL = "\x00FEEDBACK\x00"
+    _REPLY = "\x00REPLY\x00"
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        probe = [{"role": "user", "content": "u"}, {"role": "assistant", "content": self._REPLY}]
+        closed = tokenizer.apply_chat_template(probe, tokenize=False)
+        full = tokenizer.apply_chat_template(
+            [*probe, {"role": "user", "content": self._SENTINEL}], tokenize=False, add_generation_prompt=True
+        )
+        cut = closed.rindex(self._REPLY) + len(self._REPLY)
+        if not full.startswith(closed[:cut]) or self._SENTINEL not in full:
+            raise ValueError("the tokenizer's chat template does not extend a conversation by appending text")
+        self._feedback_template = full[cut:]
+        eos = tokenizer.eos_token or ""
+        self._eos_text = eos if eos and self._feedback_template.startswith(eos) else ""
+        self.eos_ids = {i for i in [tokenizer.eos_token_id] if i is not None}
+
+    def prompt(self, messages: list[dict[str, str]]) -> list[int]:
+        """Token ids of a conversation ready for the assistant's turn."""
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def feedback(self, text: str, previous_ended_with_eos: bool) -> list[int]:
+        """Ids that close the assistant turn (unless EOS already did), add a user turn, open the next reply."""
+        rendered = self._feedback_template.replace(self._SENTINEL, text)
+        if previous_ended_with_eos and self._eos_text:
+            rendered = rendered[len(self._eos_text) :]
+        return list(self.tokenizer(rendered, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of generated ids without special tokens."""
+        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+
+@dataclass
+class Trajectory:
+    """The token stream and outcome of one sample."""
+
+    task: SocialTask | MCQTask
+    prompt_ids: list[int] = field(default_factory=list)
+    completion_ids: list[int] = field(default_factory=list)
+    env_mask: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    policy_texts: list[str] = field(default_factory=list)
+    episode: Episode | None = None
+    goal_score: float | None = None
+    error: str | None = None
+
+    def add(self, ids: Sequence[int], mask: int, logprobs: Sequence[float] | None = None) -> None:
+        """Append tokens with one mask value (log-probs 0.0 where unknown or masked)."""
+        self.completion_ids.extend(ids)
+        self.env_mask.extend([mask] * len(ids))
+        self.logprobs.extend(list(logprobs) if logprobs is not None and mask else [0.0] * len(ids))
+
+
+@dataclass
+class _Live:
+    trajectory: Trajectory
+    view: SingleAgentEnv
+    policy: SocialR1Agent
+    observation: Observation
+    seen_turns: int = 0
+    ended_with_eos: bool = True
+
+
+PartnerFactory = Callable[[SocialTask], Agent]
+EpisodeCallback = Callable[[Episode], Any]
+
+
+class TrajectoryRollout:
+    """The ``rollout_func`` for TRL: plays social episodes and MCQ items for a batch of task keys."""
+
+    def __init__(
+        self,
+        tasks: TaskRegistry,
+        tokenizer: Any,
+        partner_factory: PartnerFactory,
+        *,
+        evaluator: Evaluator | None = None,
+        max_turns: int = 4,
+        on_episode: EpisodeCallback | None = None,
+        env_settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.tasks = tasks
+        self.chat = ChatTokens(tokenizer)
+        self.partner_factory = partner_factory
+        self.evaluator = evaluator
+        self.max_turns = max_turns
+        self.on_episode = on_episode
+        self.env_settings = dict(env_settings or {})
+        self.step = 0
+
+    def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
+        """TRL entry point."""
+        self.step = int(trainer.state.global_step)
+        sync = _RankSync(trainer.accelerator) if trainer.accelerator.num_processes > 1 else None
+        return self.run([str(p) for p in prompts], TRLGenerator(trainer), sync=sync)
+
+    def run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None = None) -> dict[str, Any]:
+        """Play every task key; return TRL's rollout dict (plus per-row fields for the rewards)."""
+        trajectories = asyncio.run(self._run(keys, generator, sync))
+        return {
+            "prompt_ids": [t.prompt_ids for t in trajectories],
+            "completion_ids": [t.completion_ids for t in trajectories],
+            "logprobs": [t.logprobs for t in trajectories],
+            "env_mask": [t.env_mask for t in trajectories],
+            "policy_texts": [t.policy_texts for t in trajectories],
+            "goal_score": [t.goal_score for t in trajectories],
+            "episode_status": [
+                t.episode.status.value if t.episode is not None else ("failed" if t.error else "finished")
+                for t in trajectories
+            ],
+            "rollout_error": [t.error or "" for t in trajectories],
+        }
+
+    async def _run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None) -> list[Trajectory]:
+        trajectories = [Trajectory(task=self.tasks[key]) for key in keys]
+        mcq = [t for t in trajectories if isinstance(t.task, MCQTask)]
+        live = [await self._start(t) for t in trajectories if isinstance(t.task, SocialTask)]
+        live = [entry for entry in live if entry is not None]
+        pending: list[tuple[str, Trajectory]] = []
+        for t in mcq:
+            assert isinstance(t.task, MCQTask)
+            t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True))
+            pending.append(("mcq", t))
+        first = True
+        while True:
+            batch = [entry for entry in live if entry.view.learner in entry.view.env.agents]
+            prompts = [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
+            if first:
+                prompts = [t.prompt_ids for _, t in pending] + prompts
+            if sync is not None and not sync.anyone_has(len(prompts)):
+                break
+            if sync is None and not prompts:
+                break
+            ids, logprobs = generator.generate(prompts or [[self.chat.tokenizer.eos_token_id or 0]])
+            if not prompts:
+                continue  # a dummy call that keeps this rank in step with the others
+            offset = 0
+            if first:
+                for index, (_, t) in enumerate(pending):
+                    self._finish_mcq(t, ids[index], None if logprobs is None else logprobs[index])
+                offset = len(pending)
+                first = False
+            await asyncio.gather(
+                *(
+                    self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
+                    for i, entry in enumerate(batch)
+                )
+            )
+        for entry in live:
+            await self._close(entry)
+        return trajectories
+
+    def _finish_mcq(self, t: Trajectory, ids: list[int], logprobs: list[float] | None) -> None:
+        t.add(ids, 1, logprobs)
+        t.policy_texts.append(self.chat.decode(ids))
+
+    async def _start(self, t: Trajectory) -> _Live | None:
+        task = t.task
+        assert isinstance(task, SocialTask)
+        env = SocialEpisodeEnv(task.setup, max_turns=self.max_turns, **self.env_settings)
+        partner = self.partner_factory(task)
+        view = SingleAgentEnv(env, partner, learner_role=task.policy_role, evaluator=self.evaluator)
+        policy = SocialR1Agent("local-policy")
+        try:
+            observation, info = await view.reset(options={"setup": task.setup})
+        except Exception as exc:  # a partner failing before the policy's first turn
+            t.error = f"{type(exc).__name__}: {exc}"
+            t.episode = env.episode if env._episode is not None else None
+            return None
+        policy.reset(task.setup, view.learner)
+        entry = _Live(trajectory=t, view=view, policy=policy, observation=observation)
+        t.prompt_ids = self.chat.prompt(policy.messages(observation))
+        entry.seen_turns = len(env.episode.turns)
+        if info.get("failed") or view.learner not in env.agents:
+            await self._close(entry)
+        return entry
+
+    async def _policy_turn(self, entry: _Live, ids: list[int], logprobs: list[float] | None) -> None:
+        t = entry.trajectory
+        if entry.seen_turns < len(entry.view.env.episode.turns) or t.policy_texts:
+            feedback = self._feedback(entry)
+            t.add(self.chat.feedback(feedback, entry.ended_with_eos), 0)
+        t.add(ids, 1, logprobs)
+        entry.ended_with_eos = bool(ids) and ids[-1] in self.chat.eos_ids
+        text = self.chat.decode(ids)
+        t.policy_texts.append(text)
+        observation = entry.observation
+        try:
+            interpretation = entry.policy.interpret(text, observation)
+            action, error = interpretation.action, None
+            reasoning = interpretation.reasoning
+        except (UnusableOutputError, ValueError) as exc:
+            # The policy's own failure to act is a real outcome of this sample: recorded, not hidden.
+            action = AgentAction(action_type=ActionType.none)
+            error, reasoning = f"policy output had no usable act: {exc}", None
+        turn = Turn(
+            index=entry.view.env.turn,
+            agent=entry.view.learner,
+            action=action,
+            raw_text=text,
+            reasoning=reasoning,
+            completion_tokens=len(ids),
+            error=error,
+        )
+        entry.seen_turns = len(entry.view.env.episode.turns) + 1
+        observation, _, terminated, truncated, _ = await entry.view.step(turn)
+        entry.observation = observation
+        if terminated or truncated:
+            await self._close(entry)
+
+    def _feedback(self, entry: _Live) -> str:
+        turns = entry.view.env.episode.turns[entry.seen_turns :]
+        lines = [t.action.render(t.agent) for t in turns if t.agent != entry.view.learner]
+        return "\n".join(lines) or "(no reply)"
+
+    async def _close(self, entry: _Live) -> None:
+        t = entry.trajectory
+        if t.episode is not None:
+            return
+        episode = entry.view.env.episode
+        t.episode = episode
+        episode.metadata.update({"training_step": self.step, "task": t.task.key, "policy": entry.view.learner})
+        if episode.status is EpisodeStatus.failed:
+            t.error = episode.error
+        score = (episode.scores.get(entry.view.learner) or {}).get("goal")
+        t.goal_score = None if score is None else float(score)
+        if self.on_episode is not None:
+            result = self.on_episode(episode)
+            if asyncio.iscoroutine(result):
+                await result
+
+
+class _RankSync:
+    """Keeps every process's number of generate calls equal."""
+
+    def __init__(self, accelerator: Any) -> None:
+        self.accelerator = accelerator
+
+    def anyone_has(self, count: int) -> bool:
+        """True while any rank still has prompts to generate."""
+        import torch
+
+        value = torch.tensor([count], device=self.accelerator.device)
+        return bool(self.accelerator.gather(value).max().item() > 0)

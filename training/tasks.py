@@ -1,0 +1,120 @@
+"""Training tasks: what one GRPO dataset row stands for (a social episode setup or an MCQ item).
+
+TRL hands ``rollout_func`` only the ``prompt`` column, so each row's prompt is a stable task key
+(``social:<n>`` / ``mcq:<item id>``) and the rollout looks the task up here. The other columns
+(kind, MCQ fields) reach the reward functions.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eval.items import MCQItem
+from scenarios.schema import EpisodeSetup
+
+
+@dataclass(frozen=True)
+class SocialTask:
+    """One social episode to play: a setup and which role the policy plays."""
+
+    key: str
+    setup: EpisodeSetup
+    policy_role: int = 0
+
+
+@dataclass(frozen=True)
+class MCQTask:
+    """One multiple-choice question, a one-turn episode."""
+
+    key: str
+    item: MCQItem
+
+
+Task = SocialTask | MCQTask
+
+
+class TaskRegistry:
+    """Task key -> task, and the rows of the GRPO dataset that point at them."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __getitem__(self, key: str) -> Task:
+        try:
+            return self._tasks[key]
+        except KeyError:
+            raise KeyError(f"unknown training task {key!r}: the dataset and the rollout disagree") from None
+
+    def add_social(self, setups: Sequence[EpisodeSetup], roles: Sequence[int] = (0,)) -> list[str]:
+        """Register episodes (each setup once per policy role); return their keys."""
+        keys = []
+        for setup in setups:
+            for role in roles:
+                if role >= setup.scenario.num_roles:
+                    continue
+                key = f"social:{len(self._tasks)}"
+                self._tasks[key] = SocialTask(key=key, setup=setup, policy_role=role)
+                keys.append(key)
+        return keys
+
+    def add_mcq(self, items: Iterable[MCQItem]) -> list[str]:
+        """Register MCQ items; return their keys."""
+        keys = []
+        for item in items:
+            key = f"mcq:{item.benchmark}:{item.id}"
+            self._tasks[key] = MCQTask(key=key, item=item)
+            keys.append(key)
+        return keys
+
+    def row(self, key: str) -> dict[str, Any]:
+        """The dataset row for one task (uniform columns for both kinds)."""
+        task = self[key]
+        if isinstance(task, MCQTask):
+            item = task.item
+            return {
+                "prompt": key,
+                "kind": "mcq",
+                "context": item.context,
+                "question": item.question,
+                "options_json": json.dumps(item.options),
+                "answer": -1 if item.answer is None else item.answer,
+                "answer_text": item.answer_text,
+            }
+        setup = task.setup
+        goal = setup.scenario.goals[task.policy_role]
+        return {
+            "prompt": key,
+            "kind": "social",
+            "context": f"{setup.scenario.setting}\n{goal.for_agent()}",
+            "question": "",
+            "options_json": "[]",
+            "answer": -1,
+            "answer_text": "",
+        }
+
+
+def mixed_keys(social: Sequence[str], mcq: Sequence[str], n: int, mcq_fraction: float, seed: int) -> list[str]:
+    """``n`` task keys drawn with the given MCQ share (seeded); cycles through each pool in order."""
+    if not social and not mcq:
+        raise ValueError("no training tasks: give --env and/or --mcq")
+    rng = random.Random(seed)
+    social_pool, mcq_pool = list(social), list(mcq)
+    rng.shuffle(social_pool)
+    rng.shuffle(mcq_pool)
+    keys, si, mi = [], 0, 0
+    for _ in range(n):
+        use_mcq = bool(mcq_pool) and (not social_pool or rng.random() < mcq_fraction)
+        if use_mcq:
+            keys.append(mcq_pool[mi % len(mcq_pool)])
+            mi += 1
+        else:
+            keys.append(social_pool[si % len(social_pool)])
+            si += 1
+    return keys
