@@ -12,7 +12,7 @@ import logging
 import os
 import random
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,9 @@ class Endpoint(BaseModel):
     api_base: str | None = None
     api_key: str | None = None
     local: bool = Field(False, description="The embedded llama.cpp server (uses its JSON-schema mode).")
+    backend: Literal["litellm", "transformers"] = Field(
+        "litellm", description="Who serves calls: litellm, or agents.hf_backend (a checkpoint in-process)."
+    )
     spec: str = Field("", description="What the user wrote (for logs and the store).")
     timeout_s: float = 120.0
     max_concurrency: int | None = Field(
@@ -82,9 +85,10 @@ class ChatResult(BaseModel):
 def resolve_endpoint(spec: str, api_base: str | None = None, api_key: str | None = None) -> Endpoint:
     """Turn a model spec into an :class:`Endpoint`.
 
-    ``local`` starts (or reuses) the embedded server; anything else is passed to litellm as is.
-    A bare model name with ``api_base`` and no provider prefix is treated as an OpenAI-compatible
-    server (``openai/NAME``).
+    ``local`` starts (or reuses) the embedded server; a transformers checkpoint directory (or
+    ``hf:PATH_OR_HUB_ID`` / ``transformers:...``) is served in-process by :mod:`agents.hf_backend`;
+    anything else is passed to litellm as is. A bare model name with ``api_base`` and no provider
+    prefix is treated as an OpenAI-compatible server (``openai/NAME``).
     """
     spec = spec.strip()
     if not spec:
@@ -101,6 +105,11 @@ def resolve_endpoint(spec: str, api_base: str | None = None, api_key: str | None
             timeout_s=600.0,
             max_concurrency=1,
         )
+    from agents import hf_backend
+
+    source = hf_backend.checkpoint_source(spec)
+    if source is not None:
+        return hf_backend.endpoint_for(spec, source)
     model = spec
     if api_base and "/" not in spec:
         model = f"openai/{spec}"
@@ -177,6 +186,13 @@ async def chat(
     stop: list[str] | None = None,
 ) -> ChatResult:
     """Call the model; retry transient failures with backoff; raise :class:`LLMCallError` otherwise."""
+    if endpoint.backend == "transformers":  # json_schema cannot be enforced there: callers parse tolerantly
+        from agents.hf_backend import chat_transformers
+
+        return await chat_transformers(
+            endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry, seed=seed,
+            stop=stop,
+        )
     import litellm
 
     policy = retry or RetryPolicy()

@@ -412,7 +412,12 @@ class LLMAgent:
         self._last = None
 
     def last_turn_record(self) -> AgentTurnRecord | None:
-        """The record of the most recent successful act (None before the first, or after a failure)."""
+        """The record of the most recent act, or None before the first.
+
+        After a failed act the record describes the failure: ``error`` is set, ``raw_text`` holds
+        the last unusable reply (if any), and its ``action`` is a ``none`` placeholder that was
+        never played (the act raised :class:`AgentCallError`).
+        """
         return self._last
 
     def messages(self, observation: Observation) -> list[dict[str, str]]:
@@ -437,13 +442,13 @@ class LLMAgent:
     async def act(self, observation: Observation) -> AgentAction:
         """One act: prompt, call (with retries), parse. Raises :class:`AgentCallError` on failure."""
         self._last = None
+        results: list[ChatResult] = []
         try:
             endpoint = await self.endpoint()
         except Exception as exc:  # the embedded server could not start, a bad spec, ...
-            raise AgentCallError(f"{self.spec}: cannot reach the model: {exc}") from exc
+            raise self._failure(observation, results, f"cannot reach the model: {exc}") from exc
         messages = self.messages(observation)
         schema = prompts.action_schema(observation.available_actions) if self.structured else None
-        results: list[ChatResult] = []
         problem = ""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
@@ -457,9 +462,7 @@ class LLMAgent:
                     seed=None if self.seed is None else self.seed + attempt - 1,
                 )
             except LLMCallError as exc:
-                raise AgentCallError(
-                    f"{self.spec} ({observation.agent}, turn {observation.turn}): {exc}"
-                ) from exc
+                raise self._failure(observation, results, str(exc), exc.attempts) from exc
             results.append(result)
             try:
                 reading = self.interpret(result.text, observation)
@@ -483,10 +486,27 @@ class LLMAgent:
                 sip_problems=list(reading.sip_problems),
             )
             return reading.action
-        raise AgentCallError(
-            f"{self.spec} ({observation.agent}, turn {observation.turn}): no usable reply after "
-            f"{self.retry.max_attempts} attempts; last: {problem}"
+        raise self._failure(
+            observation, results, f"no usable reply after {self.retry.max_attempts} attempts; last: {problem}"
         )
+
+    def _failure(
+        self, observation: Observation, results: list[ChatResult], message: str, extra_attempts: int = 0
+    ) -> AgentCallError:
+        """Record a failed act (see :meth:`last_turn_record`) and build the error to raise."""
+        text = f"{self.spec} ({observation.agent}, turn {observation.turn}): {message}"
+        self._last = AgentTurnRecord(
+            index=observation.turn,
+            agent=observation.agent,
+            action=AgentAction(action_type=ActionType.none),
+            raw_text=results[-1].text if results else None,
+            latency_s=sum(r.latency_s for r in results) if results else None,
+            prompt_tokens=_total(r.prompt_tokens for r in results),
+            completion_tokens=_total(r.completion_tokens for r in results),
+            attempts=sum(r.attempts for r in results) + extra_attempts,
+            error=text,
+        )
+        return AgentCallError(text)
 
 
 def _total(values: Any) -> int | None:

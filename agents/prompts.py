@@ -53,14 +53,14 @@ def json_action_instructions(available: list[ActionType]) -> str:
     """How to reply when the act must be a JSON object."""
     return (
         f"Action types:\n{action_options(available)}\n"
-        'Reply with a JSON object with two keys: "action_type" (one of the types above) and '
-        '"argument" (what you say or do, in one or two sentences).'
+        'Reply in JSON with "action_type" (one of the types above) and "argument". '
+        "Keep it to one or two sentences."
     )
 
 
 def observation_prompt(observation: Observation) -> str:
-    """The observation text with a short note on whose turn it is."""
-    return f"{observation.text.strip()}\n\nTurn #{observation.turn}: it is your turn, {observation.agent}."
+    """The observation text as the env rendered it (scenario, background, goal, transcript, turn)."""
+    return observation.text.strip()
 
 
 def action_messages(observation: Observation, name: str = "") -> list[dict[str, str]]:

@@ -9,7 +9,9 @@ Accepted forms:
 * ``scripted:PATH_OR_TEXT`` — a fixed script (:class:`~agents.scripted.ScriptedAgent`): a file
   with one act per line, or acts separated by ``|``;
 * ``MODEL`` — any litellm model string (``openai/gpt-4o``, ``anthropic/...``,
-  ``hosted_vllm/...``, or ``openai/NAME`` / a bare ``NAME`` with ``api_base``).
+  ``hosted_vllm/...``, or ``openai/NAME`` / a bare ``NAME`` with ``api_base``), or a
+  transformers checkpoint: a directory (a GRPO run's ``checkpoint-STEP``), ``hf:PATH_OR_HUB_ID``
+  or ``transformers:...`` (served in-process by :mod:`agents.hf_backend`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.base import Agent
+from agents.hf_backend import SPEC_PREFIXES as CHECKPOINT_PREFIXES
 from agents.human import HumanAgent
 from agents.llm import LLMAgent
 from agents.scripted import ScriptedAgent
@@ -31,6 +34,7 @@ ACCEPTED_FORMS = (
     "scripted:PATH_OR_TEXT (a file with one act per line, or acts separated by '|')",
     "MODEL (a litellm model string, e.g. openai/gpt-4o, anthropic/claude-3-5-sonnet-latest, "
     "hosted_vllm/NAME, or openai/NAME with --api-base)",
+    "CHECKPOINT (a transformers checkpoint directory, hf:PATH_OR_HUB_ID or transformers:...)",
 )
 
 LLM_OPTIONS = frozenset({"api_key", "temperature", "max_tokens", "retry", "seed"})
@@ -52,10 +56,12 @@ def _model_part(spec: str, model: str) -> str:
     model = model.strip()
     if not model:
         raise AgentSpecError(spec, "no model after the prefix")
-    if any(ch.isspace() for ch in model):
-        raise AgentSpecError(spec, "a model string has no spaces")
     if model == "human":
         raise AgentSpecError(spec, "'human' is an agent, not a model")
+    if model.startswith(CHECKPOINT_PREFIXES) or Path(model).expanduser().exists():
+        return model  # a checkpoint (paths may contain spaces or colons)
+    if any(ch.isspace() for ch in model):
+        raise AgentSpecError(spec, "a model string has no spaces")
     if _PREFIX_RE.match(model):
         raise AgentSpecError(spec, f"unknown agent kind {model.split(':', 1)[0]!r}")
     return model

@@ -722,7 +722,10 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m eval.interactive``: returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, message already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     err = Console(stderr=True)
     out = Console()
     try:

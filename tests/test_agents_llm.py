@@ -66,7 +66,9 @@ async def test_gives_up_after_retries_with_agent_call_error(server: FakeLLMServe
     with pytest.raises(AgentCallError, match="gave up after 3 attempts"):
         await agent.act(observation())
     assert server.count == FAST.max_attempts
-    assert agent.last_turn_record() is None
+    failed = agent.last_turn_record()  # the failure is recorded, never played as an act
+    assert failed.error is not None and "gave up" in failed.error and failed.attempts == 3
+    assert failed.raw_text is None
 
 
 @pytest.mark.parametrize("status", [400, 401])
@@ -78,8 +80,9 @@ async def test_non_retryable_errors_fail_fast(server: FakeLLMServer, status: int
     assert server.count == 1
 
 
-async def test_garbage_body_is_retried(server: FakeLLMServer) -> None:
-    server.script(Reply.garbage(status=502), Reply.text(GOOD))
+@pytest.mark.parametrize("status", [200, 502])
+async def test_garbage_body_is_retried(server: FakeLLMServer, status: int) -> None:
+    server.script(Reply.garbage(status=status), Reply.text(GOOD))
     agent = agent_for(server)
     action = await agent.act(observation())
     assert action.argument == "Could we split the rent evenly?"
@@ -114,6 +117,8 @@ async def test_always_empty_reply_raises_never_none(server: FakeLLMServer) -> No
     with pytest.raises(AgentCallError, match="no usable reply after 3 attempts"):
         await agent.act(observation())
     assert server.count == 3
+    failed = agent.last_turn_record()
+    assert failed.error is not None and failed.raw_text == "" and failed.index == 3
 
 
 async def test_slow_reply_times_out_and_is_retried(server: FakeLLMServer) -> None:

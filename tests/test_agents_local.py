@@ -37,7 +37,7 @@ async def test_llm_agent_on_the_embedded_model() -> None:
 
 @pytest.mark.slow
 async def test_socialr1_agent_on_the_embedded_model() -> None:
-    agent = SocialR1Agent("local", temperature=0.7, max_tokens=320, seed=7, retry=RetryPolicy(max_attempts=3))
+    agent = SocialR1Agent("local", temperature=0.7, max_tokens=160, seed=7, retry=RetryPolicy(max_attempts=2))
     action = await agent.act(OBS)
     assert action.action_type in OBS.available_actions
     record = agent.last_turn_record()

@@ -96,7 +96,8 @@ async def test_never_answering_raises(server: FakeLLMServer) -> None:
     with pytest.raises(AgentCallError, match="reasoning without an <Answer>"):
         await agent.act(OBS)
     assert server.count == 3
-    assert agent.last_turn_record() is None
+    failed = agent.last_turn_record()
+    assert failed.error is not None and failed.raw_text == "<think>1. Cue Encoding: hmm</think>"
 
 
 async def test_empty_answer_is_retried(server: FakeLLMServer) -> None:

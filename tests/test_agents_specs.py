@@ -39,6 +39,16 @@ def test_sip_specs() -> None:
         assert agent.max_tokens >= 256
 
 
+def test_checkpoint_specs(tmp_path) -> None:
+    hub = build_agent("hf:HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert type(hub) is LLMAgent and hub.spec == "hf:HuggingFaceTB/SmolLM2-135M-Instruct"
+    folder = tmp_path / "my run" / "checkpoint-3"
+    folder.mkdir(parents=True)
+    sip_ckpt = build_agent(f"sip:{folder}")
+    assert type(sip_ckpt) is SocialR1Agent and sip_ckpt.spec == str(folder)
+    assert type(build_agent("sip:transformers:/models/x")) is SocialR1Agent
+
+
 def test_human_spec_ignores_model_options() -> None:
     agent = build_agent("human", temperature=0.5, stdin=io.StringIO(""), stdout=io.StringIO())
     assert type(agent) is HumanAgent

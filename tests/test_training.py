@@ -1,0 +1,172 @@
+"""Trajectory-level GRPO: token masks of rollouts, two real TRL steps, resume, no gradient on partner tokens.
+
+The partner is scripted and the judge is a loopback fake, so these tests need no model server;
+the policy is the embedded SmolLM2 converted to transformers (slow: marked).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_llm_server import FakeLLMServer, Reply
+from training.config import TrainConfig, build_config
+from training.tasks import TaskRegistry, mixed_keys
+
+JUDGEMENT = json.dumps(
+    {
+        "agent_1": {"goal": {"reasoning": "made progress", "score": 7}},
+        "agent_2": {"goal": {"reasoning": "held firm", "score": 4}},
+    }
+)
+
+
+def _setups(n: int = 1) -> list[Any]:
+    from scenarios import load_library
+    from scenarios.graph import sample_setups
+
+    library = load_library()
+    ids = sorted(library.scenarios)[:n]
+    return sample_setups(library, scenario_id=ids, n=1, seed=0)
+
+
+def test_task_rows_are_uniform_and_mixed_by_fraction() -> None:
+    from eval.tom_generator import generate_items
+
+    tasks = TaskRegistry()
+    social = tasks.add_social(_setups(2), roles=(0, 1))
+    mcq = tasks.add_mcq(generate_items(5, seed=0))
+    assert len(social) == 4 and len(mcq) == 5
+    rows = [tasks.row(k) for k in social + mcq]
+    assert all(set(r) == set(rows[0]) for r in rows)
+    assert {r["kind"] for r in rows} == {"social", "mcq"}
+    mcq_row = tasks.row(mcq[0])
+    assert json.loads(mcq_row["options_json"])[mcq_row["answer"]] == mcq_row["answer_text"]
+    keys = mixed_keys(social, mcq, 400, mcq_fraction=0.25, seed=1)
+    share = sum(k.startswith("mcq:") for k in keys) / len(keys)
+    assert 0.15 < share < 0.35
+    assert mixed_keys(social, mcq, 50, 0.5, seed=3) == mixed_keys(social, mcq, 50, 0.5, seed=3)
+    with pytest.raises(KeyError, match="unknown training task"):
+        tasks["social:999"]
+
+
+def test_config_layers_preset_file_and_flags(tmp_path: Path) -> None:
+    extra = tmp_path / "run.yaml"
+    extra.write_text("max_turns: 6\nnum_generations: 4\n")
+    config = build_config("cpu", str(extra), {"num_generations": 3, "partner": None})
+    assert config.max_turns == 6 and config.num_generations == 3 and config.partner == "local"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("max_turnz: 6\n")
+    with pytest.raises(ValueError, match="max_turnz"):
+        build_config("cpu", str(bad), {})
+    with pytest.raises(ValueError, match="unknown preset"):
+        build_config("gpu9000", None, {})
+    assert TrainConfig(**build_config("a100x8", None, {}).model_dump()).learning_rate == 5e-7
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    from agents.local_model import local_policy_dir
+
+    return AutoTokenizer.from_pretrained(local_policy_dir())
+
+
+class _CannedPolicy:
+    """Returns fixed SIP turns (as token ids); counts generate calls and batch sizes."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.calls: list[int] = []
+
+    def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], None]:
+        self.calls.append(len(prompt_ids))
+        text = (
+            "<think>Cue Encoding: they asked. Cue Interpretation: they want help. Goal Clarification: "
+            "get my goal. Response Generation: answer kindly.</think><Answer>Happy to talk about it.</Answer>"
+        )
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
+        return [list(ids) for _ in prompt_ids], None
+
+
+@pytest.mark.slow
+def test_rollout_masks_partner_tokens_and_batches_policy_turns(tokenizer: Any) -> None:
+    from agents.scripted import ScriptedAgent
+    from eval.judge import SotopiaJudge
+    from training.rollout import TrajectoryRollout
+
+    tasks = TaskRegistry()
+    keys = tasks.add_social(_setups(1), roles=(0,))
+    from eval.tom_generator import generate_items
+
+    keys += tasks.add_mcq(generate_items(1, seed=0))
+    stored: list[Any] = []
+    partner_line = "PARTNERLINE zebra umbrella"
+    with FakeLLMServer(default=Reply.text(JUDGEMENT)) as judge_server:
+        rollout = TrajectoryRollout(
+            tasks,
+            tokenizer,
+            lambda task: ScriptedAgent([partner_line] * 5),
+            evaluator=SotopiaJudge("openai/fake", api_base=judge_server.api_base, dimensions="goal"),
+            max_turns=4,
+            on_episode=stored.append,
+        )
+        policy = _CannedPolicy(tokenizer)
+        batch = [keys[0], keys[0], keys[1]]
+        out = rollout.run(batch, policy)
+    # one generate call per round: round 1 = 2 episodes + the MCQ item, round 2 = the 2 episodes
+    assert policy.calls == [3, 2]
+    assert len(out["completion_ids"]) == 3
+    for ids, mask, logps in zip(out["completion_ids"], out["env_mask"], out["logprobs"], strict=True):
+        assert len(ids) == len(mask) == len(logps)
+    social_ids, social_mask = out["completion_ids"][0], out["env_mask"][0]
+    policy_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 1])
+    env_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 0])
+    assert "PARTNERLINE" in env_text and "PARTNERLINE" not in policy_text
+    assert policy_text.count("<Answer>") == 2 and "<Answer>" not in env_text
+    assert 0 in social_mask and set(out["env_mask"][2]) == {1}  # the MCQ row is all policy tokens
+    assert out["goal_score"][:2] == [7.0, 7.0] and out["goal_score"][2] is None
+    assert [len(t) for t in out["policy_texts"]] == [2, 2, 1]
+    assert len(stored) == 2 and all(ep.metadata["task"] == keys[0] for ep in stored)
+    assert all(t.raw_text and "<think>" in t.raw_text for t in stored[0].turns if t.agent == stored[0].metadata["policy"])
+
+
+def _train_args(out: Path, api_base: str, steps: int) -> list[str]:
+    return [
+        "--env", "sotopia", "--mcq", "generated", "--scenarios-limit", "2", "--max-steps", str(steps),
+        "--partner", "scripted:Hello there.|I am not sure.|Fine.", "--judge", "openai/fake",
+        "--judge-api-base", api_base, "--max-turns", "3", "--turn-tokens", "24", "--num-generations", "2",
+        "--prompts-per-step", "2", "--output-dir", str(out), "--report-to", "none", "--save-steps", "2",
+        "--mcq-items", "20",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_grpo_steps_then_resume(tmp_path: Path) -> None:
+    from training.grpo import main
+
+    out = tmp_path / "run"
+    with FakeLLMServer(default=Reply.text(JUDGEMENT)) as judge_server:
+        assert main(_train_args(out, judge_server.api_base, 2)) == 0
+        lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        assert [line["step"] for line in lines] == [1, 2]
+        for term in ("format", "structure", "content", "length"):
+            assert f"rewards/{term}/mean" in lines[0]
+        assert (out / "checkpoint-2" / "model.safetensors").exists()
+        assert (out / "checkpoint-2" / "optimizer.pt").exists()
+        from eval.store import EpisodeStore
+
+        episodes = EpisodeStore(out).episodes()
+        assert episodes and all("training_step" in ep.metadata for ep in episodes)
+
+        resume = ["--resume", str(out), "--max-steps", "3", "--judge-api-base", judge_server.api_base]
+        assert main(resume) == 0
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3]
+    assert (out / "checkpoint-3").exists()
+    state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
