@@ -104,7 +104,7 @@ class LocalServer:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(threads),
         ]  # fmt: skip
-        self._log = tempfile.NamedTemporaryFile(prefix="socialgym-llama-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(prefix="socialgym-llama-", suffix=".log", delete=False)  # noqa: SIM115 (open while the server runs)
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:

@@ -5,7 +5,7 @@ These types are imported by ``agents`` and ``eval``; they depend only on ``scena
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -118,7 +118,7 @@ class Episode(BaseModel):
     rewards: dict[str, float] = Field(default_factory=dict)
     scores: dict[str, dict[str, float]] = Field(default_factory=dict, description="Agent -> dimension -> score.")
     evaluation: dict[str, Any] | None = Field(None, description="The evaluator's full output.")
-    started_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 

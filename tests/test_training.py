@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_llm_server import FakeLLMServer, Reply
 
-from tests.fake_llm_server import FakeLLMServer, Reply
 from training.config import TrainConfig, build_config
 from training.tasks import TaskRegistry, mixed_keys
 

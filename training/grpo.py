@@ -27,7 +27,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from training.config import PRESETS, TrainConfig, build_config  # noqa: E402
+from training.config import PRESETS, TrainConfig, build_config
 
 
 class TrainingSetupError(RuntimeError):
