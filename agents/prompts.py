@@ -53,8 +53,7 @@ def json_action_instructions(available: list[ActionType]) -> str:
     """How to reply when the act must be a JSON object."""
     return (
         f"Action types:\n{action_options(available)}\n"
-        'Reply in JSON with "action_type" (one of the types above) and "argument". '
-        "Keep it to one or two sentences."
+        'Reply in JSON with "action_type" and "argument". Keep it to one or two sentences.'
     )
 
 

@@ -424,16 +424,14 @@ class _PlanSink:
         if self.writes:
             await asyncio.gather(*self.writes, return_exceptions=True)
 
-    def keep_interrupted(self, reason: str) -> int:
+    def keep_interrupted(self) -> int:
         """Store every episode still in flight as failed (``interrupted``); returns how many."""
         kept = 0
         for index, episode in list(self.live.items()):
             if index in self.sinking:
                 continue
             episode.status = EpisodeStatus.failed
-            episode.error = (
-                f"interrupted ({reason}) after {len(episode.turns)} turns; rerun the command to retry"
-            )
+            episode.error = f"interrupted after {len(episode.turns)} turns; rerun the command to retry it"
             episode.finished_at = datetime.now(UTC)
             self.store.put(stamp(episode, self.todo[index]))
             kept += 1
@@ -566,7 +564,7 @@ async def play(
             return await runner
         except asyncio.CancelledError:
             await sink.drain()
-            kept = sink.keep_interrupted("interrupted")
+            kept = sink.keep_interrupted()
             raise Interrupted(f"{kept} episodes in flight stored as interrupted") from None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -575,16 +573,6 @@ async def play(
 
 def _stored(store: EpisodeStore, plan: Iterable[PlannedEpisode]) -> dict[str, Episode]:
     return {item.episode_id: ep for item in plan if (ep := store.get(item.episode_id)) is not None}
-
-
-def record_summary(store: EpisodeStore, summary: RunSummary) -> bool:
-    """Attach the summary to the store's run record when the store supports it; True if it did."""
-    for name in ("finish_run", "set_run_summary", "record_summary"):
-        method = getattr(store, name, None)
-        if callable(method):
-            method(summary.model_dump(mode="json"))
-            return True
-    return False
 
 
 async def evaluate(config: InteractiveConfig, console: Console | None = None) -> RunSummary:
@@ -615,8 +603,7 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
         summary.wall_s = time.perf_counter() - started
         summary.ran, summary.skipped = len(todo), len(plan) - len(todo)
         write_summary(summary, out)
-        if not record_summary(store, summary):
-            console.print(f"note: the store has no run-summary field; the summary is in {out / SUMMARY_FILE}")
+        store.finish_run(summary)
         return summary
     finally:
         store.close()

@@ -297,7 +297,11 @@ def test_run_resume_and_summary_file(tmp_path: Path) -> None:
         assert judge.count == 12
     with EpisodeStore(out, create=False) as store:
         episodes = store.episodes()
-        assert len(episodes) == 12 and len(store.runs()) == 3
+        runs = store.runs()
+        assert len(episodes) == 12 and len(runs) == 3
+        assert runs[0].summary is not None and runs[0].summary["pairs"][0]["planned"] == 8
+        assert runs[1].summary is not None and runs[1].summary["skipped"] == 8
+        assert all(run.finished_at is not None for run in runs)
         one = next(e for e in episodes if e.metadata["interactive"]["max_turns"] == 2)
         assert len(one.turns) == 2
         assert one.agent_models[one.metadata["interactive"]["test_agent"]] == MODEL
@@ -342,7 +346,10 @@ def test_failed_episodes_are_retried_on_rerun(tmp_path: Path) -> None:
 
 async def test_cancel_keeps_in_flight_episodes_and_rerun_completes(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    with FakeLLMServer(default=judge_reply(delay_s=0.6)) as judge:
+    # the first judgement returns at once, the second hangs 5 s, the rest take 1 s: when the first
+    # episode is stored, at least one other has played its turns and waits for its judgement
+    with FakeLLMServer(default=judge_reply(delay_s=1.0)) as judge:
+        judge.script(judge_reply(delay_s=0.1), judge_reply(delay_s=5.0))
         config = InteractiveConfig(
             models=[MODEL], partners=[PARTNER], judge="openai/fake", judge_api_base=judge.api_base,
             scenarios="sotopia-hard", limit=3, episodes_per_scenario=2, concurrency=2, out=str(out),

@@ -170,3 +170,25 @@ def test_two_grpo_steps_then_resume(tmp_path: Path) -> None:
     assert (out / "checkpoint-3").exists()
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_with_deepspeed_zero2(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    pytest.importorskip("deepspeed", reason="DeepSpeed is in the 'gpu' extra; install it with DS_BUILD_OPS=0")
+    accelerate = shutil.which("accelerate")
+    assert accelerate, "accelerate's launcher is part of the train extra"
+    out = tmp_path / "zero2"
+    command = [
+        accelerate, "launch", "--config_file", "training/configs/zero2.yaml", "--num_processes", "2",
+        "-m", "training.grpo", "--env", "none", "--mcq", "generated", "--max-steps", "1",
+        "--num-generations", "2", "--prompts-per-step", "1", "--turn-tokens", "16", "--mcq-items", "10",
+        "--output-dir", str(out), "--report-to", "none",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (out / "checkpoint-1").is_dir()
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and "rewards/format/mean" in json.loads(lines[0])

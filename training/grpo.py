@@ -246,12 +246,12 @@ def train(config: TrainConfig, resume: bool) -> Path:
         data_seed=config.seed,
         bf16=config.bf16,
         use_cpu=not _has_cuda(),
-        gradient_checkpointing=config.gradient_checkpointing,
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
         disable_tqdm=True,
+        **({"gradient_checkpointing": True} if config.gradient_checkpointing else {}),
     )
     trainer = GRPOTrainer(
         model=policy_path,
