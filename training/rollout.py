@@ -155,6 +155,7 @@ class TrajectoryRollout:
         self.on_episode = on_episode
         self.env_settings = dict(env_settings or {})
         self.step = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
         """TRL entry point."""
@@ -164,7 +165,7 @@ class TrajectoryRollout:
 
     def run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None = None) -> dict[str, Any]:
         """Play every task key; return TRL's rollout dict (plus per-row fields for the rewards)."""
-        trajectories = asyncio.run(self._run(keys, generator, sync))
+        trajectories = self._play(keys, generator, sync)
         return {
             "prompt_ids": [t.prompt_ids for t in trajectories],
             "completion_ids": [t.completion_ids for t in trajectories],
@@ -179,43 +180,54 @@ class TrajectoryRollout:
             "rollout_error": [t.error or "" for t in trajectories],
         }
 
-    async def _run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None) -> list[Trajectory]:
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """One event loop for the rollout's lifetime: partner clients and the store stay bound to it."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def _play(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None) -> list[Trajectory]:
+        # Generation and cross-rank collectives run here, outside the event loop; only partner
+        # turns, judging and storage run inside it.
+        loop = self.loop
         trajectories = [Trajectory(task=self.tasks[key]) for key in keys]
-        mcq = [t for t in trajectories if isinstance(t.task, MCQTask)]
-        live = [await self._start(t) for t in trajectories if isinstance(t.task, SocialTask)]
-        live = [entry for entry in live if entry is not None]
-        pending: list[tuple[str, Trajectory]] = []
-        for t in mcq:
+        social = [t for t in trajectories if isinstance(t.task, SocialTask)]
+        started = loop.run_until_complete(_gather(self._start(t) for t in social))
+        live = [entry for entry in started if entry is not None]
+        pending = [t for t in trajectories if isinstance(t.task, MCQTask)]
+        for t in pending:
             assert isinstance(t.task, MCQTask)
             t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True))
-            pending.append(("mcq", t))
-        first = True
         while True:
-            batch = [entry for entry in live if entry.view.learner in entry.view.env.agents]
-            prompts = [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
-            if first:
-                prompts = [t.prompt_ids for _, t in pending] + prompts
-            if sync is not None and not sync.anyone_has(len(prompts)):
-                break
-            if sync is None and not prompts:
+            batch = [entry for entry in live if entry.trajectory.episode is None]
+            prompts = [t.prompt_ids for t in pending]
+            prompts += [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
+            if sync is not None:
+                if not sync.anyone_has(len(prompts)):
+                    break
+            elif not prompts:
                 break
             ids, logprobs = generator.generate(prompts or [[self.chat.tokenizer.eos_token_id or 0]])
             if not prompts:
                 continue  # a dummy call that keeps this rank in step with the others
-            offset = 0
-            if first:
-                for index, (_, t) in enumerate(pending):
-                    self._finish_mcq(t, ids[index], None if logprobs is None else logprobs[index])
-                offset = len(pending)
-                first = False
-            await asyncio.gather(
-                *(
+            for index, t in enumerate(pending):
+                self._finish_mcq(t, ids[index], None if logprobs is None else logprobs[index])
+            offset, pending = len(pending), []
+            loop.run_until_complete(
+                _gather(
                     self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
                     for i, entry in enumerate(batch)
                 )
             )
-        for entry in live:
-            await self._close(entry)
+        loop.run_until_complete(_gather(self._close(entry) for entry in live))
+        for t in trajectories:
+            # An episode that failed before the policy spoke still needs a well-formed row: it has
+            # no reward (unscorable rows get no advantage) and its one token is masked out.
+            if not t.prompt_ids:
+                t.prompt_ids = self.chat.prompt([{"role": "user", "content": t.error or "episode failed"}])
+            if not t.completion_ids:
+                t.add([self.chat.tokenizer.eos_token_id or 0], 0)
         return trajectories
 
     def _finish_mcq(self, t: Trajectory, ids: list[int], logprobs: list[float] | None) -> None:
@@ -296,6 +308,11 @@ class TrajectoryRollout:
             result = self.on_episode(episode)
             if asyncio.iscoroutine(result):
                 await result
+
+
+async def _gather(coroutines: Any) -> list[Any]:
+    """``asyncio.gather`` started inside the running loop (futures bind to the loop they start in)."""
+    return list(await asyncio.gather(*coroutines))
 
 
 class _RankSync:
