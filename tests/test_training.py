@@ -67,6 +67,16 @@ def test_config_layers_preset_file_and_flags(tmp_path: Path) -> None:
     assert TrainConfig(**build_config("a100x8", None, {}).model_dump()).learning_rate == 5e-7
 
 
+def test_flags_switch_parts_off_and_pick_the_cpu_preset() -> None:
+    from training.grpo import config_from_args, parse_args
+
+    config, resume = config_from_args(parse_args(["--env", "none", "--mcq", "generated", "--judge", "none"]))
+    assert config.env is None and config.judge is None and config.mcq == ["generated"] and not resume
+    config, _ = config_from_args(parse_args(["--env", "sotopia-hard", "--max-steps", "7", "--lr", "3e-6"]))
+    assert (config.env, config.max_steps, config.learning_rate) == ("sotopia-hard", 7, 3e-6)
+    assert config.model == "local" and config.output_dir and config.output_dir.startswith("runs")
+
+
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
     from transformers import AutoTokenizer

@@ -94,14 +94,19 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
             "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
         )
     }  # fmt: skip
-    if args.env is not None:
-        overrides["env"] = None if args.env.lower() == "none" else args.env
+    if args.env is not None and args.env.lower() != "none":
+        overrides["env"] = args.env
     if args.mcq:
         overrides["mcq"] = args.mcq
-    if args.judge is not None:
-        overrides["judge"] = None if args.judge.lower() == "none" else args.judge
+    if args.judge is not None and args.judge.lower() != "none":
+        overrides["judge"] = args.judge
     overrides["output_dir"] = output_dir
     config = build_config(preset, args.config, overrides)
+    # 'none' switches a part off; build_config skips None values, so it is applied here
+    if args.env is not None and args.env.lower() == "none":
+        config.env = None
+    if args.judge is not None and args.judge.lower() == "none":
+        config.judge = None
     if config.output_dir is None:
         config.output_dir = str(Path("runs") / f"grpo-{time.strftime('%Y%m%d-%H%M%S')}")
     return config, resume
@@ -262,6 +267,9 @@ def train(config: TrainConfig, resume: bool) -> Path:
         rollout_func=rollout,
     )
     curriculum = CurriculumCallback(trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the rich progress bar and metrics.jsonl replace raw log dicts
     for callback in (curriculum, MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()):
         trainer.add_callback(callback)
     checkpoint = _latest_checkpoint(output_dir) if resume else None
