@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -216,31 +217,46 @@ async def chat(
     if response_format is not None:
         kwargs["response_format"] = response_format
     limiter = _limiter(endpoint)
+
+    async def attempt_once(attempt: int) -> ChatResult:
+        if limiter is not None:
+            async with limiter:
+                started = time.perf_counter()
+                response = await litellm.acompletion(**kwargs)
+        else:
+            started = time.perf_counter()
+            response = await litellm.acompletion(**kwargs)
+        text = _full_text(response.choices[0].message)
+        if text is None:
+            raise LLMCallError(f"{endpoint.label}: the model returned no text", attempts=attempt)
+        usage = getattr(response, "usage", None)
+        return ChatResult(
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            latency_s=time.perf_counter() - started,
+            attempts=attempt,
+            model=endpoint.model,
+        )
+
+    return await with_retries(endpoint, policy, attempt_once)
+
+
+async def with_retries(
+    endpoint: Endpoint, policy: RetryPolicy, attempt_once: Callable[[int], Awaitable[ChatResult]]
+) -> ChatResult:
+    """Run ``attempt_once(attempt)`` until it succeeds; back off on transient errors.
+
+    :class:`LLMCallError` raised by the attempt passes through; a non-transient error becomes
+    one at once; the last transient one becomes one after ``policy.max_attempts``.
+    """
     last_error: BaseException | None = None
     for attempt in range(1, policy.max_attempts + 1):
-        started = time.perf_counter()
         try:
-            if limiter is not None:
-                async with limiter:
-                    started = time.perf_counter()
-                    response = await litellm.acompletion(**kwargs)
-            else:
-                response = await litellm.acompletion(**kwargs)
-            text = _full_text(response.choices[0].message)
-            if text is None:
-                raise LLMCallError(f"{endpoint.label}: the model returned no text", attempts=attempt)
-            usage = getattr(response, "usage", None)
-            return ChatResult(
-                text=text,
-                prompt_tokens=getattr(usage, "prompt_tokens", None),
-                completion_tokens=getattr(usage, "completion_tokens", None),
-                latency_s=time.perf_counter() - started,
-                attempts=attempt,
-                model=endpoint.model,
-            )
+            return await attempt_once(attempt)
         except LLMCallError:
             raise
-        except Exception as exc:  # litellm raises many types; classify, then retry or give up
+        except Exception as exc:  # providers raise many types; classify, then retry or give up
             last_error = exc
             if not is_retryable(exc):
                 raise LLMCallError(

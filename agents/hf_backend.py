@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, is_retryable
+from agents.client import ChatResult, Endpoint, RetryPolicy, with_retries
 
 SPEC_PREFIXES = ("hf:", "transformers:")
 """Spec prefixes that name a checkpoint directory or a Hugging Face hub id explicitly."""
@@ -334,47 +334,24 @@ async def chat_transformers(
     backoff; anything else, and the last transient one, raises
     :class:`~agents.client.LLMCallError`.
     """
-    policy = retry or RetryPolicy()
     source = source_of(endpoint)
-    last_error: BaseException | None = None
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            async with _loop_lock():
-                await asyncio.to_thread(load, source)  # once per process; not part of the latency
-                started = time.perf_counter()
-                result = await asyncio.to_thread(
-                    generate,
-                    source,
-                    messages,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    seed=seed,
-                    stop=stop,
-                )
-            return ChatResult(
-                text=result.text,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                latency_s=time.perf_counter() - started,
-                attempts=attempt,
-                model=endpoint.model,
+
+    async def attempt_once(attempt: int) -> ChatResult:
+        async with _loop_lock():
+            await asyncio.to_thread(load, source)  # once per process; not part of the latency
+            started = time.perf_counter()
+            result = await asyncio.to_thread(
+                generate, source, messages, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop
             )
-        except Exception as exc:
-            last_error = exc
-            if not is_retryable(exc):
-                raise LLMCallError(
-                    f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}", attempts=attempt
-                ) from exc
-            if attempt < policy.max_attempts:
-                await asyncio.sleep(policy.delay(attempt))
-    raise LLMCallError(
-        f"{endpoint.label}: gave up after {policy.max_attempts} attempts: "
-        f"{type(last_error).__name__}: {_short(last_error)}",
-        attempts=policy.max_attempts,
-        retryable=True,
-    ) from last_error
+        return ChatResult(
+            text=result.text,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            latency_s=time.perf_counter() - started,
+            attempts=attempt,
+            model=endpoint.model,
+        )
+
+    return await with_retries(endpoint, retry or RetryPolicy(), attempt_once)
 
 
-def _short(exc: BaseException | None, limit: int = 300) -> str:
-    text = str(exc) if exc is not None else ""
-    return text if len(text) <= limit else text[:limit] + "..."

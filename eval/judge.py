@@ -99,7 +99,10 @@ def judgement_schema(dimensions: Sequence[Dimension], num_agents: int, reasoning
             "type": "object",
             "properties": {
                 "reasoning": {"type": "string", "maxLength": reasoning_chars},
-                "score": {"type": "integer", "minimum": d.low, "maximum": d.high},
+                # enum too: llama.cpp's schema-to-grammar ignores minimum/maximum but honours enum
+                "score": {
+                    "type": "integer", "minimum": d.low, "maximum": d.high, "enum": list(range(d.low, d.high + 1)),
+                },
             },
             "required": ["reasoning", "score"],
         }

@@ -143,6 +143,7 @@ def test_judgement_schema_ranges_and_required_keys() -> None:
     assert agent["required"] == [d.name for d in ALL]
     secret = agent["properties"]["secret"]["properties"]["score"]
     assert (secret["type"], secret["minimum"], secret["maximum"]) == ("integer", -10, 0)
+    assert secret["enum"] == list(range(-10, 1))  # llama.cpp constrains decoding by enum, not by min/max
     assert judgement_schema(GOAL, 3)["required"] == ["agent_1", "agent_2", "agent_3"]
 
 

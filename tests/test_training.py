@@ -150,7 +150,7 @@ def _train_args(out: Path, api_base: str, steps: int) -> list[str]:
         "--env", "sotopia", "--mcq", "generated", "--scenarios-limit", "2", "--max-steps", str(steps),
         "--partner", "scripted:Hello there.|I am not sure.|Fine.", "--judge", "openai/fake",
         "--judge-api-base", api_base, "--max-turns", "3", "--turn-tokens", "24", "--num-generations", "2",
-        "--prompts-per-step", "2", "--output-dir", str(out), "--report-to", "none", "--save-steps", "2",
+        "--prompts-per-step", "1", "--beta", "0", "--output-dir", str(out), "--report-to", "none", "--save-steps", "2",
         "--mcq-items", "20",
     ]  # fmt: skip
 
@@ -202,3 +202,57 @@ def test_two_cpu_processes_with_deepspeed_zero2(tmp_path: Path) -> None:
     assert (out / "checkpoint-1").is_dir()
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and "rewards/format/mean" in json.loads(lines[0])
+
+
+@pytest.mark.slow
+def test_partner_tokens_get_no_gradient(tmp_path: Path, tokenizer: Any) -> None:
+    """Backpropagate TRL's GRPO loss on a real rollout: masked (partner) positions get exactly zero gradient."""
+    import torch
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from agents.local_model import local_policy_dir
+    from agents.scripted import ScriptedAgent
+    from training.rewards import trl_reward_funcs
+    from training.rollout import TrajectoryRollout
+
+    tasks = TaskRegistry()
+    key = tasks.add_social(_setups(1), roles=(0,))[0]
+    rollout = TrajectoryRollout(tasks, tokenizer, lambda task: ScriptedAgent(["PARTNER says something long"] * 4), max_turns=3)
+    args = GRPOConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=8,
+        beta=0.0, loss_type="dapo", use_cpu=True, report_to="none", max_steps=1, logging_steps=1,
+    )  # fmt: skip
+    trainer = GRPOTrainer(
+        model=str(local_policy_dir()),
+        reward_funcs=trl_reward_funcs(["format", "length"]),
+        args=args,
+        train_dataset=Dataset.from_list([tasks.row(key)] * 4),
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    captured: list[torch.Tensor] = []
+    original = trainer._get_per_token_logps_and_entropies
+
+    def keep_logps(*a: Any, **kw: Any) -> Any:
+        logps, entropies = original(*a, **kw)
+        if logps.requires_grad:
+            logps.retain_grad()
+            captured.append(logps)
+        return logps, entropies
+
+    trainer._get_per_token_logps_and_entropies = keep_logps  # type: ignore[method-assign]
+    trainer.model.train()
+    inputs = trainer._generate_and_score_completions([tasks.row(key), tasks.row(key)])
+    env_mask = inputs["tool_mask"]
+    completion_mask = inputs["completion_mask"]
+    assert (env_mask == 0).any() and (env_mask == 1).any(), "the rollout must contain partner and policy tokens"
+    # make the advantages non-zero so the policy tokens do get a gradient
+    inputs["advantages"] = torch.tensor([1.0, -1.0])
+    loss = trainer.compute_loss(trainer.model, inputs)
+    loss.backward()
+    grad = captured[-1].grad
+    partner = (env_mask == 0) & (completion_mask == 1)
+    policy = (env_mask == 1) & (completion_mask == 1)
+    assert torch.count_nonzero(grad[partner]) == 0
+    assert torch.count_nonzero(grad[policy]) > 0
