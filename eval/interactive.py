@@ -14,8 +14,9 @@ runs short; ``second`` = role 1; ``both`` plays each cast twice, sides swapped, 
 Resume. Each planned episode has a deterministic id, a hash of (model, partner, side, setup id,
 replica index, max turns, judge, judge dimensions): rerunning the same command into the same
 ``--out`` skips the finished ones and retries failed and missing ones; the store keeps replaced
-versions. Ctrl-C or SIGTERM stores the episodes in flight as failed (``interrupted``) so their turns
-are kept, and exits 130.
+versions. ``--rejudge-failed`` also judges again the finished episodes whose judgement failed,
+without replaying them (the failed version stays in the store's history). Ctrl-C or SIGTERM
+stores the episodes in flight as failed (``interrupted``) so their turns are kept; exit 130.
 
 Output. ``OUT/episodes.sqlite`` (:class:`eval.store.EpisodeStore`) gets every episode as it ends;
 at the end a summary per (model, partner) over this command's planned episodes, the test model's
@@ -56,9 +57,10 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.specs import AgentSpecError, build_agent
+from envs.evaluator import aevaluate_safely
 from envs.registry import UnknownEnvError, resolve_scenarios
 from envs.runner import run_episodes
-from envs.types import Episode, EpisodeStatus, Turn
+from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
 from eval.stats import MeanCI, episode_judgement, mean_ci
 from eval.store import EpisodeStore, StoreError
@@ -100,6 +102,7 @@ class InteractiveConfig(BaseModel):
     judge_dimensions: str = "all"
     judge_attempts: int = Field(3, ge=1)
     act_timeout_s: float | None = Field(None, gt=0)
+    rejudge_failed: bool = False
     out: str
 
 
@@ -262,6 +265,7 @@ class RunSummary(BaseModel):
     wall_s: float | None = None
     ran: int = Field(0, description="Episodes played by this invocation.")
     skipped: int = Field(0, description="Planned episodes already finished before this invocation.")
+    rejudged: int = Field(0, description="Finished episodes judged again (--rejudge-failed).")
     pairs: list[PairSummary] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
 
@@ -345,7 +349,8 @@ def render_summary(summary: RunSummary, console: Console) -> None:
             f"{pair.failed} failed, {pair.missing} missing; judgements {pair.judged_ok} ok, "
             f"{pair.judgement_failed} failed, {pair.unjudged} none"
         )
-        table = Table(title=title, title_justify="left")
+        console.print(title, markup=False, highlight=False)
+        table = Table()
         table.add_column("dimension")
         table.add_column("mean", justify="right")
         table.add_column("95% CI", justify="right")
@@ -486,6 +491,20 @@ def plan_run(config: InteractiveConfig, judge: SotopiaJudge) -> list[PlannedEpis
     )
 
 
+def _progress_columns(label: str) -> tuple[Any, ...]:
+    return (
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "ok {task.fields[ok]} · failed {task.fields[failed]} · judge failed {task.fields[jfailed]}"
+        ),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+
+
 async def play(
     config: InteractiveConfig,
     todo: Sequence[PlannedEpisode],
@@ -497,6 +516,8 @@ async def play(
 
     Ctrl-C / SIGTERM: the episodes in flight are stored as failed and :class:`Interrupted` is raised.
     """
+    if not todo:
+        return []
     console = console or Console(stderr=True)
     sink = _PlanSink(store, todo)
     setups = [item.setup.model_copy() for item in todo]  # one object per entry: the factory finds its entry
@@ -515,18 +536,7 @@ async def play(
         ]
 
     counts = Counter[str]()
-    columns = (
-        TextColumn("[bold]episodes"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(
-            "ok {task.fields[ok]} · failed {task.fields[failed]} · judge failed {task.fields[jfailed]}"
-        ),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with Progress(*_progress_columns("episodes"), console=console) as progress:
         task = progress.add_task("episodes", total=len(todo), ok=0, failed=0, jfailed=0)
 
         def advance(episode: Episode) -> None:
@@ -571,6 +581,51 @@ async def play(
                 loop.remove_signal_handler(signal.SIGTERM)
 
 
+def apply_judgement(episode: Episode, evaluation: EpisodeEvaluation) -> Episode:
+    """Put a new judgement on a stored episode: evaluation, scores and rewards, as the env does."""
+    episode.evaluation = evaluation.model_dump(mode="json")
+    episode.scores = evaluation.flat_scores() if evaluation.ok else {}
+    if evaluation.ok:
+        dimension = episode.metadata.get("env", {}).get("reward_dimension", "goal")
+        episode.rewards = {
+            name: score
+            for name in episode.setup.agent_names
+            if (score := evaluation.score(name, dimension)) is not None
+        }
+    return episode
+
+
+def needs_judgement(episode: Episode | None) -> bool:
+    """True for a finished episode whose judgement failed or is missing."""
+    if episode is None or episode.status is not EpisodeStatus.finished:
+        return False
+    judgement = episode_judgement(episode)
+    return judgement is None or not judgement.ok
+
+
+async def rejudge(
+    episodes: Sequence[Episode], store: EpisodeStore, judge: SotopiaJudge, concurrency: int, console: Console
+) -> Counter[str]:
+    """Judge finished episodes again without replaying them; each is stored as it is judged.
+
+    The earlier version (with its failed judgement) stays in the store's history.
+    """
+    gate = asyncio.Semaphore(concurrency)
+    counts = Counter[str]()
+    with Progress(*_progress_columns("rejudged"), console=console) as progress:
+        task = progress.add_task("rejudge", total=len(episodes), ok=0, failed=0, jfailed=0)
+
+        async def one(episode: Episode) -> None:
+            async with gate:
+                evaluation = await aevaluate_safely(judge, episode)
+            store.put(apply_judgement(episode, evaluation))  # synchronous: an interruption cannot split it
+            counts["ok" if evaluation.ok else "jfailed"] += 1
+            progress.update(task, advance=1, ok=counts["ok"], jfailed=counts["jfailed"])
+
+        await asyncio.gather(*(one(episode) for episode in episodes))
+    return counts
+
+
 def _stored(store: EpisodeStore, plan: Iterable[PlannedEpisode]) -> dict[str, Episode]:
     return {item.episode_id: ep for item in plan if (ep := store.get(item.episode_id)) is not None}
 
@@ -597,11 +652,20 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
             highlight=False,
         )
         await play(config, todo, store, judge, console)
+        again: list[Episode] = []
+        if config.rejudge_failed:
+            earlier = _stored(store, [item for item in plan if item.episode_id in done])
+            again = [episode for episode in earlier.values() if needs_judgement(episode)]
+        if again:
+            console.print(
+                f"judging again {len(again)} finished episodes whose judgement failed", highlight=False
+            )
+            await rejudge(again, store, judge, config.concurrency, console)
         summary = summarize(plan, _stored(store, plan), [d.name for d in judge.dimensions])
         summary.run_id = info.run_id
         summary.config = config.model_dump(mode="json")
         summary.wall_s = time.perf_counter() - started
-        summary.ran, summary.skipped = len(todo), len(plan) - len(todo)
+        summary.ran, summary.skipped, summary.rejudged = len(todo), len(plan) - len(todo), len(again)
         write_summary(summary, out)
         store.finish_run(summary)
         return summary
@@ -663,6 +727,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-attempts", type=int, default=3, help="judge tries per episode on invalid output")
     p.add_argument("--act-timeout", type=float, default=None, help="seconds an agent may take per act")
     p.add_argument(
+        "--rejudge-failed",
+        action="store_true",
+        help="judge again finished episodes whose judgement failed, without replaying them",
+    )
+    p.add_argument(
         "--out",
         required=True,
         type=Path,
@@ -703,6 +772,7 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         judge_dimensions=args.judge_dimensions,
         judge_attempts=args.judge_attempts,
         act_timeout_s=args.act_timeout,
+        rejudge_failed=args.rejudge_failed,
         out=str(args.out),
     )
 

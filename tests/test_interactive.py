@@ -100,10 +100,8 @@ def test_episode_ids_are_stable_and_depend_on_every_key() -> None:
     ]
     ids = {episode_id(*v) for v in variants}
     assert len(ids) == len(variants) and episode_id(*base) not in ids
-    # a fixed value, so ids stay the same across versions and machines
-    assert episode_id("local", "local", "first", "s|a+b", 0, None, "") == episode_id(
-        "local", "local", "first", "s|a+b", 0, None, ""
-    )
+    # pinned: a changed hash would make every existing run folder replay everything on resume
+    assert episode_id("local", "local", "first", "s|a+b", 0, None, "") == "ia-b1454e99914101d43e15e6d8"
 
 
 def test_limit_takes_first_k_sorted_ids() -> None:
@@ -318,6 +316,29 @@ def test_failed_judgements_are_counted_not_zero(tmp_path: Path) -> None:
     with sqlite3.connect(out / "episodes.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM judgements WHERE ok = 0").fetchone()[0] == 2
+    with EpisodeStore(out, create=False) as store:
+        played = {e.id: e for e in store.episodes()}
+    argv = ["--judge-attempts", "2", "--limit", "1"]
+    with FakeLLMServer(default=judge_reply(8, 2)) as judge:
+        assert main(flags(out, judge.api_base, *argv)) == 0  # plain resume: judgements are not retried
+        assert judge.count == 0
+        assert main(flags(out, judge.api_base, *argv, "--rejudge-failed")) == 0
+        assert judge.count == 2
+        assert main(flags(out, judge.api_base, *argv, "--rejudge-failed")) == 0  # nothing left to judge
+        assert judge.count == 2
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    assert summary["rejudged"] == 0 and summary["ran"] == 0
+    (pair,) = summary["pairs"]
+    assert (pair["judged_ok"], pair["judgement_failed"]) == (2, 0)
+    assert pair["dimensions"]["goal"]["mean"] == 8.0
+    with EpisodeStore(out, create=False) as store:
+        for episode in store.episodes():
+            before = played[episode.id]
+            assert episode.turns == before.turns and episode.started_at == before.started_at  # not replayed
+            test_agent = episode.metadata["interactive"]["test_agent"]
+            assert episode.scores[test_agent]["goal"] == 8.0 and episode.rewards[test_agent] == 8.0
+        history = store.history()
+        assert len(history) == 2 and all(not h.evaluation["ok"] for h in history)  # failed versions kept
 
 
 def test_failed_episodes_are_retried_on_rerun(tmp_path: Path) -> None:
@@ -414,7 +435,7 @@ def test_kill_midway_then_rerun_runs_each_episode_once(tmp_path: Path) -> None:
 def test_end_to_end_with_the_embedded_model(tmp_path: Path) -> None:
     out = tmp_path / "run"
     argv = ["--model", "local", "--partner", "local", "--judge", "local", "--limit", "1",
-            "--episodes-per-scenario", "1", "--max-turns", "2", "--out", str(out)]  # fmt: skip
+            "--episodes-per-scenario", "1", "--max-turns", "2", "--judge-attempts", "1", "--out", str(out)]  # fmt: skip
     started = time.perf_counter()
     assert main(argv) == 0
     summary = json.loads((out / SUMMARY_FILE).read_text())

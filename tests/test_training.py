@@ -235,14 +235,16 @@ def test_partner_tokens_get_no_gradient(tmp_path: Path, tokenizer: Any) -> None:
     original = trainer._get_per_token_logps_and_entropies
 
     def keep_logps(*a: Any, **kw: Any) -> Any:
-        logps, entropies = original(*a, **kw)
+        result = original(*a, **kw)  # (logps, entropies, ...) in TRL 1.16
+        logps = result[0]
         if logps.requires_grad:
             logps.retain_grad()
             captured.append(logps)
-        return logps, entropies
+        return result
 
     trainer._get_per_token_logps_and_entropies = keep_logps  # type: ignore[method-assign]
     trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1  # set by Trainer.train(); we call the loss directly
     inputs = trainer._generate_and_score_completions([tasks.row(key), tasks.row(key)])
     env_mask = inputs["tool_mask"]
     completion_mask = inputs["completion_mask"]
