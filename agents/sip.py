@@ -608,11 +608,30 @@ def match_option_text(answer: str, options: Sequence[str]) -> int | None:
     return None
 
 
+_LISTED_OPTION_RE = re.compile(r"^[\s*_`]*[(\[]?([A-Za-z])[.):\]]\s+\S", re.MULTILINE)
+
+
+def recites_options(answer: str, n_options: int) -> bool:
+    """True when the answer lists two or more lettered options (``A. ...`` / ``B) ...`` on their own lines).
+
+    Such a reply restates the choices instead of picking one; reading its first line as the
+    choice would credit "A" to a model that only copied the list.
+    """
+    letters = {m.group(1).upper() for m in _LISTED_OPTION_RE.finditer(answer)}
+    valid = {chr(ord("A") + k) for k in range(n_options)}
+    return len(letters & valid) >= 2
+
+
 def parse_choice(text: str, options: list[str]) -> int | None:
-    """Read an MCQ choice from SIP or plain output: a letter, else the option text; None if unclear."""
+    """Read an MCQ choice from SIP or plain output: a letter, else the option text; None if unclear.
+
+    A reply that recites several lettered options is unclear (None), not its first letter.
+    """
     if not options:
         return None
     answer = extract_answer(text)
+    if recites_options(answer, len(options)):
+        return None
     i = parse_letter(answer, len(options))
     if i is not None:
         return i

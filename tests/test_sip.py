@@ -491,3 +491,14 @@ def test_parse_choice_prefers_the_longest_nested_option() -> None:
 def test_parse_choice_duplicate_options_are_ambiguous_and_no_options_gives_none() -> None:
     assert parse_choice("yes", ["Yes", "yes "]) is None
     assert parse_choice("B", []) is None
+
+
+def test_a_recited_option_list_is_not_an_answer() -> None:
+    from agents.sip import parse_choice
+
+    options = ["green basket", "red box", "blue crate"]
+    assert parse_choice("A. green basket\nB. red box\nC. blue crate", options) is None
+    assert parse_choice("<Answer>(a) green basket\n(b) red box</Answer>", options) is None
+    assert parse_choice("A. green basket", options) == 0
+    assert parse_choice("B", options) == 1
+    assert parse_choice("The answer is C. It was moved there.", options) == 2
