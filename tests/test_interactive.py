@@ -365,6 +365,8 @@ def test_failed_episodes_are_retried_on_rerun(tmp_path: Path) -> None:
         assert len(history) == 4 and {e.status for e in history} == {EpisodeStatus.failed}  # nothing lost
 
 
+# litellm creates its provider coroutine before awaiting it; a cancel in between leaves it unawaited
+@pytest.mark.filterwarnings("ignore:coroutine 'OpenAIChatCompletion.acompletion' was never awaited")
 async def test_cancel_keeps_in_flight_episodes_and_rerun_completes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     # the first judgement returns at once, the second hangs 5 s, the rest take 1 s: when the first
