@@ -57,6 +57,11 @@ class SocialR1Agent(LLMAgent):
             name=name,
         )
 
+    @property
+    def label(self) -> str:
+        """The spec as a user writes it (``sip:MODEL``), for episode records and reports."""
+        return f"sip:{self.spec}"
+
     def messages(self, observation: Observation) -> list[dict[str, str]]:
         """System: the character and the SIP instructions; user: the observation and the action types."""
         system = f"{prompts.system_prompt(self.name or observation.agent)}\n\n" + sip.build_instructions(

@@ -56,8 +56,8 @@ def bind_agents(setup: EpisodeSetup, agents: Mapping[str, Agent] | Sequence[Agen
 
 
 def describe_agent(agent: object) -> str:
-    """How an agent is labelled on the episode: its ``spec``, else ``model``, else its class name."""
-    for attribute in ("spec", "model"):
+    """How an agent is labelled on the episode: its ``label``, ``spec`` or ``model``, else its class name."""
+    for attribute in ("label", "spec", "model"):
         value = getattr(agent, attribute, None)
         if isinstance(value, str) and value:
             return value

@@ -103,3 +103,12 @@ def test_public_api_is_exported() -> None:
     ]:
         assert hasattr(agents, name)
     assert agents.__doc__.startswith("Agents: litellm partners")
+
+
+def test_sip_agents_are_labelled_with_their_prefix() -> None:
+    from agents.specs import build_agent
+    from envs.runner import describe_agent
+
+    assert describe_agent(build_agent("sip:local")) == "sip:local"
+    assert describe_agent(build_agent("local")) == "local"
+    assert describe_agent(build_agent("scripted:hi")) != "sip:local"
