@@ -362,6 +362,8 @@ class LLMAgent:
 
     structured: bool = True
     """Ask for a JSON action (constrained decoding where supported)."""
+    default_max_tokens: int = 160
+    """Reply budget when ``max_tokens`` is not given (SIP agents need room for their reasoning)."""
 
     def __init__(
         self,
@@ -370,7 +372,7 @@ class LLMAgent:
         api_base: str | None = None,
         api_key: str | None = None,
         temperature: float = 0.7,
-        max_tokens: int = 160,
+        max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         seed: int | None = None,
         name: str = "",
@@ -384,7 +386,7 @@ class LLMAgent:
         self.api_base = api_base
         self.api_key = api_key
         self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens or self.default_max_tokens
         self.retry = retry or RetryPolicy()
         self.seed = seed
         self.name = name

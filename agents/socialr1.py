@@ -16,7 +16,6 @@ reasoning.
 from __future__ import annotations
 
 from agents import prompts, sip
-from agents.client import Endpoint, RetryPolicy
 from agents.llm import EmptyOutputError, Interpretation, LLMAgent, UnusableOutputError, parse_action
 from envs.types import Observation
 
@@ -33,29 +32,7 @@ class SocialR1Agent(LLMAgent):
     """An :class:`~agents.llm.LLMAgent` whose every turn follows the SIP format (:mod:`agents.sip`)."""
 
     structured = False
-
-    def __init__(
-        self,
-        endpoint_or_spec: Endpoint | str,
-        *,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        temperature: float = 0.7,
-        max_tokens: int = 512,
-        retry: RetryPolicy | None = None,
-        seed: int | None = None,
-        name: str = "",
-    ) -> None:
-        super().__init__(
-            endpoint_or_spec,
-            api_base=api_base,
-            api_key=api_key,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            retry=retry,
-            seed=seed,
-            name=name,
-        )
+    default_max_tokens = 512
 
     @property
     def label(self) -> str:
