@@ -26,17 +26,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from envs.registry import UnknownEnvError, resolve_scenarios
+from envs.registry import UnknownEnvError, resolve_scenario_spec
 from envs.runner import run_episodes
 from envs.sinks import JSONLSink
 from envs.social import TurnMode
 from envs.types import ActionType, Episode, EpisodeStatus, Turn
 from scenarios.collection import LibraryError, ScenarioFileError
 from scenarios.graph import sample_setups
-from scenarios.load import load_library
 from scenarios.schema import EpisodeSetup
 
-_SET_IDS = ("sotopia", "sotopia-hard")
 _ACT_STYLE = {
     ActionType.speak: "",
     ActionType.non_verbal: "italic",
@@ -80,13 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_setups(scenario: str, episodes: int, seed: int) -> list[EpisodeSetup]:
     """The setups to play: ``episodes`` casts of each scenario ``scenario`` names."""
-    if scenario in _SET_IDS or scenario.startswith("sotopia:"):
-        library, ids = resolve_scenarios(scenario)
-    elif Path(scenario).expanduser().exists():
-        library, ids = resolve_scenarios(f"sotopia:{scenario}")
-    else:
-        library = load_library()
-        ids = [library.scenario(scenario).id]
+    library, ids = resolve_scenario_spec(scenario)
     return sample_setups(library, ids, n=episodes, seed=seed)
 
 

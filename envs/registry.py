@@ -69,6 +69,21 @@ def resolve_scenarios(env_id: str) -> tuple[ScenarioLibrary, list[str]]:
     raise UnknownEnvError(f"unknown env id {env_id!r}; known ids:\n{_known_ids()}")
 
 
+def resolve_scenario_spec(spec: str) -> tuple[ScenarioLibrary, list[str]]:
+    """Like :func:`resolve_scenarios`, but also accepts a bare path or a single built-in scenario id.
+
+    This is what the command lines take for ``--scenario(s)``: ``sotopia``, ``sotopia-hard``,
+    ``sotopia:PATH``, ``PATH`` (a scenario file/folder or a SOTOPIA dump) or a scenario id.
+    """
+    spec = spec.strip()
+    if spec in ("sotopia", "sotopia-hard") or spec.startswith("sotopia:"):
+        return resolve_scenarios(spec)
+    if Path(spec).expanduser().exists():
+        return resolve_scenarios(f"sotopia:{spec}")
+    library = load_library()
+    return library, [library.scenario(spec).id]
+
+
 def make(env_id: str, *, seed: int | None = None, **kwargs: Any) -> SocialEpisodeEnv:
     """Build the env an id names (see the module docstring).
 

@@ -58,7 +58,7 @@ from rich.text import Text
 
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import aevaluate_safely
-from envs.registry import UnknownEnvError, resolve_scenarios
+from envs.registry import UnknownEnvError, resolve_scenario_spec
 from envs.runner import run_episodes
 from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
@@ -66,13 +66,11 @@ from eval.stats import MeanCI, episode_judgement, mean_ci
 from eval.store import EpisodeStore, StoreError
 from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary
 from scenarios.graph import sample_setups
-from scenarios.load import load_library
 from scenarios.schema import EpisodeSetup
 
 Side = Literal["first", "second"]
 SIDES: dict[str, tuple[Side, ...]] = {"first": ("first",), "second": ("second",), "both": ("first", "second")}
 SIDE_ROLE: dict[Side, int] = {"first": 0, "second": 1}
-SET_IDS = ("sotopia", "sotopia-hard")
 SUMMARY_FILE = "summary.json"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -149,13 +147,7 @@ def select_scenarios(spec: str, limit: int | None = None) -> tuple[ScenarioLibra
     """The library and the scenario ids ``--scenarios`` names, sorted by id, the first ``limit`` kept."""
     spec = spec.strip()
     try:
-        if spec in SET_IDS or spec.startswith("sotopia:"):
-            library, ids = resolve_scenarios(spec)
-        elif Path(spec).expanduser().exists():
-            library, ids = resolve_scenarios(f"sotopia:{spec}")
-        else:
-            library = load_library()
-            ids = [library.scenario(spec).id]
+        library, ids = resolve_scenario_spec(spec)
     except (UnknownEnvError, LibraryError, ScenarioFileError) as exc:
         raise UsageError(
             f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia:PATH (a scenario file/folder "
