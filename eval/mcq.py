@@ -169,6 +169,13 @@ def _letter(item: MCQItem, index: Prediction) -> str | None:
     return LETTERS[index] if item.options and isinstance(index, int) else None
 
 
+def _shown_letter(item: MCQItem, order: Sequence[int], index: Prediction) -> str | None:
+    """The letter option ``index`` (file order) had in a prompt whose options came in ``order``."""
+    if not item.options or not isinstance(index, int) or index not in order:
+        return None
+    return LETTERS[order.index(index)]
+
+
 def item_record(item: MCQItem, attempts: Sequence[Attempt], score: ItemScore) -> dict[str, Any]:
     """One line of ``items.jsonl``: the item, what was asked, what came back and the verdict."""
     return {
@@ -192,6 +199,9 @@ def item_record(item: MCQItem, attempts: Sequence[Attempt], score: ItemScore) ->
             {
                 "run": a.run,
                 "order": a.order,
+                # letters as this attempt's prompt showed them (the top-level letters are file order)
+                "answered_letter_shown": _shown_letter(item, a.order, a.prediction),
+                "gold_letter_shown": _shown_letter(item, a.order, item.answer),
                 "error": a.error,
                 "format_ok": a.format_ok,
                 "problems": a.problems,

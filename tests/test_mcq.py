@@ -267,6 +267,10 @@ def test_cli_tombench_shuffles_five_runs(tmp_path: Path, shared_data: Path, sip_
     for record in (json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()):
         orders = [a["order"] for a in record["attempts"]]
         assert len(orders) == 5 and record["parsed"] == [o[1] for o in orders]
+        # the server always answers the second option shown; the record says so in prompt letters
+        assert [a["answered_letter_shown"] for a in record["attempts"]] == ["B"] * 5
+        golds = [o.index(record["gold"]) for o in orders]
+        assert [a["gold_letter_shown"] for a in record["attempts"]] == ["ABCD"[g] for g in golds]
         assert record["correct"] == (record["vote"] == record["gold"])
 
 
