@@ -625,7 +625,9 @@ def recites_options(answer: str, n_options: int) -> bool:
 def parse_choice(text: str, options: list[str]) -> int | None:
     """Read an MCQ choice from SIP or plain output: a letter, else the option text; None if unclear.
 
-    A reply that recites several lettered options is unclear (None), not its first letter.
+    A reply that recites several lettered options is unclear (None), not its first letter; so is
+    one whose leading letter and following text name different options ("A. red box" when A is
+    the green basket and C the red box).
     """
     if not options:
         return None
@@ -633,6 +635,10 @@ def parse_choice(text: str, options: list[str]) -> int | None:
     if recites_options(answer, len(options)):
         return None
     i = parse_letter(answer, len(options))
-    if i is not None:
-        return i
-    return match_option_text(answer, options)
+    if i is None:
+        return match_option_text(answer, options)
+    if (lead := _LEADING_LETTER_RE.match(answer.strip().strip("*_`").strip())) is not None:
+        named = match_option_text(answer.strip().strip("*_`").strip()[lead.end() :], options)
+        if named is not None and named != i:
+            return None
+    return i

@@ -498,6 +498,15 @@ def test_a_recited_option_list_is_not_an_answer() -> None:
 
     options = ["green basket", "red box", "blue crate"]
     assert parse_choice("A. green basket\nB. red box\nC. blue crate", options) is None
+
+
+def test_a_letter_whose_text_names_another_option_is_unclear() -> None:
+    options = ["green basket", "red box", "blue crate"]
+    assert parse_choice("A. red box", options) is None
+    assert parse_choice("(c) box", options) is None
+    assert parse_choice("B. red box", options) == 1
+    assert parse_choice("B. the red one, not the green basket or blue crate", options) == 1
+    assert parse_choice("B, because Anne moved it", options) == 1
     assert parse_choice("<Answer>(a) green basket\n(b) red box</Answer>", options) is None
     assert parse_choice("A. green basket", options) == 0
     assert parse_choice("B", options) == 1
