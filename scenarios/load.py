@@ -88,16 +88,28 @@ def load_library(
 
 
 def _load_folder(folder: Path) -> ScenarioLibrary:
+    """Every dump and file below ``folder``; the problems of all broken files are reported together."""
     library = ScenarioLibrary()
+    problems: list[str] = []
     found = False
+
+    def add(load: Any) -> None:
+        nonlocal library
+        try:
+            library = library.merge(load())
+        except ScenarioFileError as exc:
+            problems.extend(exc.problems)
+
     for directory in sorted({folder, *(p for p in folder.rglob("*") if p.is_dir())}):
         if sotopia.is_sotopia_dump(directory):
-            library = library.merge(sotopia.load_sotopia(directory))
+            add(lambda directory=directory: sotopia.load_sotopia(directory))
             found = True
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     for file in files:
-        library = library.merge(library_from_document(read_document(file), display_path(file)))
+        add(lambda file=file: library_from_document(read_document(file), display_path(file)))
         found = True
+    if problems:
+        raise ScenarioFileError(problems)
     if not found:
         raise ScenarioFileError(
             f"{display_path(folder)}: no scenario files found (*.yaml, *.yml, *.json) and no SOTOPIA "

@@ -81,6 +81,19 @@ def test_folder_is_recursive_sorted_and_checks_references(tmp_path: Path) -> Non
     assert str(library.sources["curfew"]).endswith("curfew.yaml: scenario (id 'curfew')")
 
 
+def test_folder_reports_every_broken_file_at_once(tmp_path: Path) -> None:
+    _write(tmp_path, "a/bad_type.yaml", SCENARIO.replace("relationship: family", "relationship: enemies"))
+    _write(tmp_path, "b/bad_yaml.yaml", "scenarios: [\n")
+    _write(tmp_path, "c/good.yaml", SCENARIO.replace("id: curfew", "id: curfew2"))
+    _write(tmp_path, "d/dup.yaml", SCENARIO.replace("id: curfew", "id: curfew2"))
+    with pytest.raises(ScenarioFileError) as info:
+        load_path(tmp_path)
+    problems = info.value.problems
+    assert any("bad_type.yaml" in p and "'enemies'" in p for p in problems)
+    assert any("bad_yaml.yaml" in p and "invalid YAML" in p for p in problems)
+    assert any("'curfew2'" in p and "good.yaml" in p and "dup.yaml" in p for p in problems)
+
+
 def test_missing_field_names_file_entry_field_and_expectation(tmp_path: Path) -> None:
     path = _write(tmp_path, "my.yaml", "scenarios:\n  - {id: ok, setting: s, goals: [a, b], relationship: friend}\n"
                   "  - {id: x, setting: s, relationship: friend}\n")
