@@ -19,7 +19,7 @@ from typing import Any
 
 from envs.social import SocialEpisodeEnv
 from scenarios.collection import ScenarioLibrary
-from scenarios.load import builtin_library_path, load_library, load_path
+from scenarios.load import load_custom, load_library
 
 ENV_IDS: dict[str, str] = {
     "sotopia": "every scenario of the built-in library",
@@ -52,15 +52,10 @@ def resolve_scenarios(env_id: str) -> tuple[ScenarioLibrary, list[str]]:
         path = Path(env_id.removeprefix("sotopia:")).expanduser()
         if not str(path) or str(path) == ".":
             raise UnknownEnvError("'sotopia:PATH' needs a path to a scenario file or folder after the colon")
-        if path.resolve() == builtin_library_path().resolve():
-            library = load_library()
-            return library, list(library.scenarios)
-        custom = load_path(path)
-        library = load_library().merge(custom)
-        library.check_references()
-        if not custom.scenarios:
+        library, scenario_ids = load_custom(path)
+        if not scenario_ids:
             raise UnknownEnvError(f"{path} defines no scenarios")
-        return library, list(custom.scenarios)
+        return library, scenario_ids
     if env_id.startswith("mcq:"):
         raise UnknownEnvError(
             f"{env_id!r}: multiple-choice benchmarks are not social-episode envs; load and score them "

@@ -1,8 +1,8 @@
 """Scenario data: schema, built-in library, loaders, SOTOPIA import, relationship graph."""
 
 from scenarios.collection import LibraryError, Origin, ScenarioFileError, ScenarioLibrary
-from scenarios.graph import eligible_casts, relationship_graph, sample_setups
-from scenarios.load import builtin_library_path, load_library, load_path
+from scenarios.graph import eligible_casts, relationship_graph, sample_setups, uncastable
+from scenarios.load import builtin_library_path, load_custom, load_library, load_path
 from scenarios.schema import (
     AgentProfile,
     AgeRange,
@@ -38,9 +38,11 @@ __all__ = [
     "TraitLevel",
     "builtin_library_path",
     "eligible_casts",
+    "load_custom",
     "load_library",
     "load_path",
     "load_sotopia",
     "relationship_graph",
     "sample_setups",
+    "uncastable",
 ]

@@ -3,7 +3,8 @@
 - ``list [PATH] [--tag TAG]``: one line per scenario: id, relationship, tags, start of the setting.
 - ``show ID [--path PATH]``: a card for one scenario: setting, each role's goal, relationship,
   constraints, and how many casts fit (with examples).
-- ``validate [PATH]``: the summary line of what PATH holds, or the error and exit code 2.
+- ``validate [PATH]``: the summary line of what PATH holds, or the error and exit code 2; PATH is
+  checked as the environments play it (merged into the built-in library, every scenario castable).
 
 PATH is a scenario file, a folder, or a SOTOPIA dump folder; without PATH the built-in library is
 used. Files may use built-in characters: references are resolved against the built-in library
@@ -15,10 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary, describe_constraint
-from scenarios.graph import eligible_casts
-from scenarios.load import load_library, load_path
+from scenarios.graph import eligible_casts, uncastable
+from scenarios.load import builtin_library_path, load_custom, load_library, load_path
 from scenarios.schema import Scenario
 
 EXIT_ERROR = 2
@@ -131,11 +133,24 @@ def cmd_show(scenario_id: str, path: str | None) -> int:
 
 
 def cmd_validate(path: str | None) -> int:
-    """Print the summary line (and importer notes) of what ``path`` holds."""
-    library, pool = open_path(path)
+    """Print the summary line (and importer notes) of what ``path`` holds; fail on uncastable scenarios.
+
+    ``path`` is checked as the environments will play it: merged into the built-in library (so
+    its scenarios may be cast with built-in characters, and an id it shares with the built-in
+    library is an error), with every scenario needing at least one cast.
+    """
+    library, _ = open_path(path)
+    if path is None or Path(path).expanduser().resolve() == builtin_library_path().resolve():
+        played, scenario_ids, pool = library, list(library.scenarios), None
+    else:
+        played, scenario_ids = load_custom(path)
+        pool = load_library()
     print(library.summary(pool))
     for note in library.notes:
         print(f"note: {note}")
+    problems = uncastable(played, scenario_ids)
+    if problems:
+        raise ScenarioFileError(problems)
     return 0
 
 

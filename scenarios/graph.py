@@ -126,6 +126,21 @@ def _casts_for(
     return [(cast, None) for cast in casts]
 
 
+def uncastable(library: ScenarioLibrary, scenario_ids: Iterable[str] | None = None) -> list[str]:
+    """One problem per scenario the sampler cannot cast (no fixed pairing and no eligible cast).
+
+    Each line names where the scenario is defined, who may play each role, and the fix.
+    """
+    graph = relationship_graph(library)
+    problems: list[str] = []
+    for scenario_id in library.scenarios if scenario_ids is None else scenario_ids:
+        try:
+            _casts_for(library, library.scenario(scenario_id), graph)
+        except LibraryError as exc:
+            problems.append(f"{library.origin_of(scenario_id)}: {exc}")
+    return problems
+
+
 def sample_setups(
     library: ScenarioLibrary,
     scenario_id: str | Iterable[str] | None = None,

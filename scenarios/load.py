@@ -84,6 +84,23 @@ def load_library(
     return library
 
 
+def load_custom(path: str | os.PathLike[str]) -> tuple[ScenarioLibrary, list[str]]:
+    """A custom file or folder as the environments play it: merged into the built-in library.
+
+    Returns the merged, reference-checked library and the ids of the scenarios ``path`` defines
+    (every built-in scenario when ``path`` is the built-in folder). An id that ``path`` shares
+    with the built-in library is an error naming both places.
+    """
+    path = Path(path).expanduser()
+    builtin = load_library()
+    if path.resolve() == builtin_library_path().resolve():
+        return builtin, list(builtin.scenarios)
+    custom = load_path(path)
+    library = builtin.merge(custom)
+    library.check_references()
+    return library, list(custom.scenarios)
+
+
 # --------------------------------------------------------------------------------- folders
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import builtin_library_path, load_library
+from scenarios import builtin_library_path, eligible_casts, load_library
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DIVIDE_THINGS = "01H7VFHP3DPGRXH1Y500VQKFZA"
@@ -113,3 +113,35 @@ def test_validate_broken_file_exits_2(tmp_path: Path, text: str, expected: str) 
     assert result.stderr.startswith(f"error: {path}: ")
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validate_counts_casts_with_builtin_characters_and_rejects_uncastable(tmp_path: Path) -> None:
+    playable = tmp_path / "playable.yaml"
+    playable.write_text("{id: zz_friends, setting: A walk., goals: [x, y], relationship: friend}\n", encoding="utf-8")
+    result = run("validate", playable)
+    assert result.returncode == 0, result.stderr
+    casts = eligible_casts(load_library([playable]), "zz_friends")
+    assert casts and result.stdout.startswith(f"1 scenarios, 0 characters, 0 relationships, {len(casts)} pairings")
+
+    nobody = tmp_path / "nobody.yaml"
+    nobody.write_text(
+        "{id: zz_nobody, setting: s, goals: [x, y], relationship: romantic,\n"
+        " role_constraints: [{age: {min: 120}}, {}]}\n",
+        encoding="utf-8",
+    )
+    result = run("validate", nobody)
+    assert result.returncode == 2
+    assert f"{nobody}: scenario (id 'zz_nobody')" in result.stderr
+    assert "no eligible cast" in result.stderr and "relax the constraints" in result.stderr
+
+
+def test_validate_rejects_an_id_the_builtin_library_already_uses(tmp_path: Path) -> None:
+    taken = next(iter(load_library().characters))
+    path = tmp_path / "clash.yaml"
+    path.write_text(
+        f"characters:\n  - {{id: {taken}, first_name: Al, age: 40, occupation: Cook, gender: Man, pronouns: he/him}}\n",
+        encoding="utf-8",
+    )
+    result = run("validate", path)
+    assert result.returncode == 2
+    assert taken in result.stderr and "clash.yaml" in result.stderr
