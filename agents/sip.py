@@ -33,6 +33,9 @@ SIP_STAGES: tuple[str, ...] = (
 )
 """The four SIP stages, in the order they must appear inside ``<think>``."""
 
+THINK_PREFILL: str = f"<think>\n1. {SIP_STAGES[0]}:"
+"""The opening of a SIP reply; written into the prompt so a small model starts inside the format."""
+
 STAGE_GUIDE: dict[str, str] = {
     "Cue Encoding": (
         "list the cues that matter: what each person said and did, what they could see or "

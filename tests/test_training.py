@@ -89,17 +89,21 @@ def tokenizer() -> Any:
 class _CannedPolicy:
     """Returns fixed SIP turns (as token ids); counts generate calls and batch sizes."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    TEXT = (
+        "<think>Cue Encoding: they asked. Cue Interpretation: they want help. Goal Clarification: "
+        "get my goal. Response Generation: answer kindly.</think><Answer>Happy to talk about it.</Answer>"
+    )
+
+    def __init__(self, tokenizer: Any, text: str = TEXT) -> None:
         self.tokenizer = tokenizer
+        self.text = text
         self.calls: list[int] = []
+        self.prompts: list[list[list[int]]] = []
 
     def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], None]:
         self.calls.append(len(prompt_ids))
-        text = (
-            "<think>Cue Encoding: they asked. Cue Interpretation: they want help. Goal Clarification: "
-            "get my goal. Response Generation: answer kindly.</think><Answer>Happy to talk about it.</Answer>"
-        )
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
+        self.prompts.append([list(p) for p in prompt_ids])
+        ids = self.tokenizer(self.text, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
         return [list(ids) for _ in prompt_ids], None
 
 
@@ -130,6 +134,11 @@ def test_rollout_masks_partner_tokens_and_batches_policy_turns(tokenizer: Any) -
         out = rollout.run(batch, policy)
     # one generate call per round: round 1 = 2 episodes + the MCQ item, round 2 = the 2 episodes
     assert policy.calls == [3, 2]
+    # the second turn is generated seeing the partner's reply, and the row holds exactly that context
+    assert all("PARTNERLINE" in tokenizer.decode(p) for p in policy.prompts[1])
+    first_rows = [out["prompt_ids"][i] + out["completion_ids"][i] for i in range(2)]
+    for seen, row in zip(policy.prompts[1], first_rows, strict=True):
+        assert row[: len(seen)] == seen
     assert len(out["completion_ids"]) == 3
     for ids, mask, logps in zip(out["completion_ids"], out["env_mask"], out["logprobs"], strict=True):
         assert len(ids) == len(mask) == len(logps)
@@ -258,3 +267,33 @@ def test_partner_tokens_get_no_gradient(tmp_path: Path, tokenizer: Any) -> None:
     policy = (env_mask == 1) & (completion_mask == 1)
     assert torch.count_nonzero(grad[partner]) == 0
     assert torch.count_nonzero(grad[policy]) > 0
+
+
+@pytest.mark.slow
+def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) -> None:
+    from agents.scripted import ScriptedAgent
+    from agents.sip import THINK_PREFILL
+    from eval.tom_generator import generate_items
+    from training.rewards import structure_reward
+    from training.rollout import TrajectoryRollout
+
+    tasks = TaskRegistry()
+    keys = tasks.add_social(_setups(1), roles=(0,)) + tasks.add_mcq(generate_items(1, seed=0))
+    rollout = TrajectoryRollout(
+        tasks, tokenizer, lambda task: ScriptedAgent(["Sure."] * 5), max_turns=4, think_prefill=THINK_PREFILL
+    )
+    rest = (" they asked.\n2. Cue Interpretation: they want help.\n3. Goal Clarification: help.\n"
+            "4. Response Generation: agree.\n</think>\n<Answer>Happy to.</Answer>")
+    policy = _CannedPolicy(tokenizer, text=rest)
+    out = rollout.run(keys, policy)
+    prefill = tokenizer(THINK_PREFILL, add_special_tokens=False)["input_ids"]
+    assert all(p[-len(prefill):] == prefill for call in policy.prompts for p in call)
+    assert len(policy.prompts) == 2
+    for texts in out["policy_texts"]:
+        assert texts and all(t == THINK_PREFILL + rest for t in texts)
+        assert all(structure_reward(t) == 1.0 for t in texts)
+    social_ids, social_mask = out["completion_ids"][0], out["env_mask"][0]
+    policy_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 1])
+    env_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 0])
+    assert "Cue Encoding:" in env_text and policy_text.count("1. Cue Encoding") == 0
+

@@ -8,6 +8,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.sip import THINK_PREFILL
+
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("cpu", "a100x8")
 
@@ -38,6 +40,10 @@ class TrainConfig(BaseModel):
     max_turns: int = Field(4, ge=1, description="Total turns (both agents) per training episode.")
     turn_tokens: int = Field(96, ge=8, description="Max new tokens per policy turn.")
     partner_max_tokens: int = 64
+    think_prefill: str = Field(
+        THINK_PREFILL,
+        description="Text every policy turn starts with, written into the prompt (mask 0); '' for none.",
+    )
 
     # GRPO
     max_steps: int = 3

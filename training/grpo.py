@@ -64,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--beta", type=float)
     p.add_argument("--max-turns", type=int)
     p.add_argument("--turn-tokens", type=int)
+    p.add_argument(
+        "--think-prefill",
+        help="text each policy turn starts with, inside the prompt (default: '<think>\\n1. Cue Encoding:'); "
+        "'none' for no prefill",
+    )
     p.add_argument("--mcq-fraction", type=float)
     p.add_argument("--mcq-items", type=int)
     p.add_argument("--scenarios-limit", type=int)
@@ -100,6 +105,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
         overrides["mcq"] = args.mcq
     if args.judge is not None and args.judge.lower() != "none":
         overrides["judge"] = args.judge
+    if args.think_prefill is not None:
+        overrides["think_prefill"] = "" if args.think_prefill.lower() == "none" else args.think_prefill.replace("\\n", "\n")
     overrides["output_dir"] = output_dir
     config = build_config(preset, args.config, overrides)
     # 'none' switches a part off; build_config skips None values, so it is applied here
@@ -229,7 +236,13 @@ def train(config: TrainConfig, resume: bool) -> Path:
 
     judge = SotopiaJudge(config.judge, api_base=config.judge_api_base, dimensions="goal") if config.judge else None
     rollout = TrajectoryRollout(
-        tasks, tokenizer, partner_for, evaluator=judge, max_turns=config.max_turns, on_episode=store.write
+        tasks,
+        tokenizer,
+        partner_for,
+        evaluator=judge,
+        max_turns=config.max_turns,
+        on_episode=store.write,
+        think_prefill=config.think_prefill,
     )
     terms = list(config.reward_terms)
     args = GRPOConfig(

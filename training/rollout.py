@@ -9,6 +9,10 @@ stream::
     completion_ids = policy turn 1 | partner's act as a user turn | policy turn 2 | ...
     env_mask       =      1...1    |           0...0              |     1...1    | ...
 
+With ``think_prefill`` (e.g. ``"<think>\n1. Cue Encoding:"``) every policy turn opens with those
+tokens already written (mask 0: the policy did not choose them), the R1-style way to start a
+small model inside the reasoning format; the text the rewards and the env see starts with it.
+
 Partner and environment tokens carry ``env_mask = 0`` and stay out of the loss; every policy
 token of an episode gets that episode's (group-normalised) advantage. Each policy turn is
 generated as a continuation of exactly these tokens, so the trainer's log-probabilities are
@@ -146,8 +150,13 @@ class TrajectoryRollout:
         max_turns: int = 4,
         on_episode: EpisodeCallback | None = None,
         env_settings: dict[str, Any] | None = None,
+        think_prefill: str = "",
     ) -> None:
         self.tasks = tasks
+        self.think_prefill = think_prefill
+        self._prefill_ids: list[int] = (
+            list(tokenizer(think_prefill, add_special_tokens=False)["input_ids"]) if think_prefill else []
+        )
         self.chat = ChatTokens(tokenizer)
         self.partner_factory = partner_factory
         self.evaluator = evaluator
@@ -198,7 +207,7 @@ class TrajectoryRollout:
         pending = [t for t in trajectories if isinstance(t.task, MCQTask)]
         for t in pending:
             assert isinstance(t.task, MCQTask)
-            t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True))
+            t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True)) + self._prefill_ids
         while True:
             batch = [entry for entry in live if entry.trajectory.episode is None]
             prompts = [t.prompt_ids for t in pending]
@@ -232,7 +241,7 @@ class TrajectoryRollout:
 
     def _finish_mcq(self, t: Trajectory, ids: list[int], logprobs: list[float] | None) -> None:
         t.add(ids, 1, logprobs)
-        t.policy_texts.append(self.chat.decode(ids))
+        t.policy_texts.append(self.think_prefill + self.chat.decode(ids))
 
     async def _start(self, t: Trajectory) -> _Live | None:
         task = t.task
@@ -249,7 +258,7 @@ class TrajectoryRollout:
             return None
         policy.reset(task.setup, view.learner)
         entry = _Live(trajectory=t, view=view, policy=policy, observation=observation)
-        t.prompt_ids = self.chat.prompt(policy.messages(observation))
+        t.prompt_ids = self.chat.prompt(policy.messages(observation)) + self._prefill_ids
         entry.seen_turns = len(env.episode.turns)
         if info.get("failed") or view.learner not in env.agents:
             await self._close(entry)
@@ -257,12 +266,9 @@ class TrajectoryRollout:
 
     async def _policy_turn(self, entry: _Live, ids: list[int], logprobs: list[float] | None) -> None:
         t = entry.trajectory
-        if entry.seen_turns < len(entry.view.env.episode.turns) or t.policy_texts:
-            feedback = self._feedback(entry)
-            t.add(self.chat.feedback(feedback, entry.ended_with_eos), 0)
         t.add(ids, 1, logprobs)
         entry.ended_with_eos = bool(ids) and ids[-1] in self.chat.eos_ids
-        text = self.chat.decode(ids)
+        text = self.think_prefill + self.chat.decode(ids)
         t.policy_texts.append(text)
         observation = entry.observation
         try:
@@ -287,6 +293,10 @@ class TrajectoryRollout:
         entry.observation = observation
         if terminated or truncated:
             await self._close(entry)
+            return
+        # The partner's reply goes into the stream now, so the next turn is generated seeing it.
+        t.add(self.chat.feedback(self._feedback(entry), entry.ended_with_eos) + self._prefill_ids, 0)
+        entry.seen_turns = len(entry.view.env.episode.turns)
 
     def _feedback(self, entry: _Live) -> str:
         turns = entry.view.env.episode.turns[entry.seen_turns :]
