@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompts-per-step", type=int, default=2)
     p.add_argument("--turn-tokens", type=int, default=160)
     p.add_argument("--learning-rate", type=float, default=2e-5)
+    p.add_argument("--think-prefill", default=None, help="passed to training.grpo ('none' to turn it off)")
     p.add_argument("--output-dir", default=f"runs/curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             "--num-generations", str(args.num_generations), "--prompts-per-step", str(args.prompts_per_step),
             "--turn-tokens", str(args.turn_tokens), "--learning-rate", str(args.learning_rate),
             "--output-dir", args.output_dir, "--report-to", "none", "--save-steps", str(10**6),
+            *(["--think-prefill", args.think_prefill] if args.think_prefill is not None else []),
         ]
     )  # fmt: skip
     if code:

@@ -92,13 +92,22 @@ def _agent_key(index: int) -> str:
     return f"agent_{index + 1}"
 
 
-def judgement_schema(dimensions: Sequence[Dimension], num_agents: int, reasoning_chars: int = 300) -> dict[str, Any]:
-    """JSON schema of a judgement: agent_i -> dimension -> {reasoning, score in range}."""
+def judgement_schema(
+    dimensions: Sequence[Dimension], num_agents: int, reasoning_chars: int | None = 300
+) -> dict[str, Any]:
+    """JSON schema of a judgement: agent_i -> dimension -> {reasoning, score in range}.
+
+    ``reasoning_chars`` caps each reasoning string (None: no cap). On llama.cpp a cap becomes a
+    grammar rule per character position, so it costs sampling time (``bench/judge_grammar.py``).
+    """
+    reasoning: dict[str, Any] = {"type": "string"}
+    if reasoning_chars is not None:
+        reasoning["maxLength"] = reasoning_chars
     dimension_schema = {
         d.name: {
             "type": "object",
             "properties": {
-                "reasoning": {"type": "string", "maxLength": reasoning_chars},
+                "reasoning": reasoning,
                 # enum too: llama.cpp's schema-to-grammar ignores minimum/maximum but honours enum
                 "score": {
                     "type": "integer", "minimum": d.low, "maximum": d.high, "enum": list(range(d.low, d.high + 1)),
@@ -230,8 +239,10 @@ class SotopiaJudge:
         temperature: float = 0.0,
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
+        reasoning_chars: int | None = 300,
     ) -> None:
         self._model = model
+        self.reasoning_chars = reasoning_chars
         self._api_base = api_base
         self._endpoint: Endpoint | None = model if isinstance(model, Endpoint) else None
         self.dimensions = resolve_dimensions(dimensions)
@@ -256,7 +267,7 @@ class SotopiaJudge:
         """Judge one episode; invalid output is retried, a final failure is reported as failed."""
         names = episode.setup.agent_names
         messages = judge_messages(episode, self.dimensions)
-        schema = judgement_schema(self.dimensions, len(names))
+        schema = judgement_schema(self.dimensions, len(names), self.reasoning_chars)
         started = time.perf_counter()
         problems: list[str] = []
         raw_text: str | None = None

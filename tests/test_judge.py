@@ -145,6 +145,10 @@ def test_judgement_schema_ranges_and_required_keys() -> None:
     assert (secret["type"], secret["minimum"], secret["maximum"]) == ("integer", -10, 0)
     assert secret["enum"] == list(range(-10, 1))  # llama.cpp constrains decoding by enum, not by min/max
     assert judgement_schema(GOAL, 3)["required"] == ["agent_1", "agent_2", "agent_3"]
+    reasoning = agent["properties"]["goal"]["properties"]["reasoning"]
+    assert reasoning == {"type": "string", "maxLength": 300}
+    uncapped = judgement_schema(GOAL, 2, reasoning_chars=None)["properties"]["agent_1"]["properties"]["goal"]
+    assert uncapped["properties"]["reasoning"] == {"type": "string"}
 
 
 def test_resolve_dimensions() -> None:

@@ -1,0 +1,101 @@
+"""What the judge's reasoning cap costs: latency and validity of judgements with and without it.
+
+    python bench/judge_grammar.py [--judge local] [--episodes 2] [--caps 300 none] [--dimensions goal]
+
+The judge asks for JSON under a schema; on llama.cpp the schema becomes a sampling grammar, and
+a ``maxLength`` on each reasoning string becomes one grammar rule per character position. This
+plays ``--episodes`` fixed scripted episodes (no model needed to play), judges each of them once
+per cap, and prints per cap: valid judgements, mean latency, mean output length and the scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+LINES_A = [
+    "Hi! I was hoping we could talk about the weekend plans.",
+    "I understand, but I already promised my sister I would help her move.",
+    "Could we do Sunday afternoon instead? I can bring lunch.",
+]
+LINES_B = [
+    "Sure, what is on your mind?",
+    "Oh. I was really counting on you for Saturday.",
+    "Sunday works. Thanks for offering, that helps a lot.",
+]
+
+
+def _cap(text: str) -> int | None:
+    return None if text.lower() == "none" else int(text)
+
+
+async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
+    from agents.scripted import ScriptedAgent
+    from envs.runner import run_episode
+    from eval.judge import SotopiaJudge
+    from scenarios import load_library, sample_setups
+
+    library = load_library()
+    setups = sample_setups(library, scenario_id=list(library.scenarios)[: args.episodes], n=1, seed=args.seed)
+    episodes = [
+        await run_episode(setup, [ScriptedAgent(LINES_A), ScriptedAgent(LINES_B)], {"max_turns": 6})
+        for setup in setups
+    ]
+    rows: list[dict[str, object]] = []
+    for cap in map(_cap, args.caps):
+        judge = SotopiaJudge(args.judge, api_base=args.api_base, dimensions=args.dimensions, reasoning_chars=cap)
+        for episode in episodes:
+            started = time.perf_counter()
+            result = await judge.aevaluate(episode)
+            rows.append(
+                {
+                    "cap": "none" if cap is None else cap,
+                    "ok": result.ok,
+                    "attempts": result.attempts,
+                    "seconds": time.perf_counter() - started,
+                    "chars": len(result.raw_text or ""),
+                    "goal": [s["goal"].score for s in result.scores.values() if "goal" in s] if result.ok else None,
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Judge the fixed episodes under each cap and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--judge", default="local", help="judge model spec (default: the embedded model)")
+    p.add_argument("--api-base")
+    p.add_argument("--episodes", type=int, default=2)
+    p.add_argument("--caps", nargs="+", default=["300", "none"], help="reasoning caps in characters, or 'none'")
+    p.add_argument("--dimensions", default="goal")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    rows = asyncio.run(_run(args))
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"judge {args.judge}: {args.episodes} episodes, dimensions {args.dimensions}")
+    for column in ("reasoning cap", "valid", "mean attempts", "mean s", "max s", "mean output chars", "goal scores"):
+        table.add_column(column, justify="right")
+    for cap in dict.fromkeys(r["cap"] for r in rows):
+        mine = [r for r in rows if r["cap"] == cap]
+        seconds = [float(r["seconds"]) for r in mine]  # type: ignore[arg-type]
+        table.add_row(
+            str(cap),
+            f"{sum(bool(r['ok']) for r in mine)}/{len(mine)}",
+            f"{statistics.mean(int(r['attempts']) for r in mine):.1f}",  # type: ignore[call-overload]
+            f"{statistics.mean(seconds):.1f}",
+            f"{max(seconds):.1f}",
+            f"{statistics.mean(int(r['chars']) for r in mine):.0f}",  # type: ignore[call-overload]
+            " ".join(str(r["goal"]) for r in mine),
+        )
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
