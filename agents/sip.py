@@ -460,6 +460,13 @@ class SIPCheck:
     parse: SIPParse
 
 
+_ALIAS_RE: dict[str, re.Pattern[str]] = {
+    "think": re.compile(r"<\s*(?:thought|thoughts|thinking|reasoning|reason)\s*>", re.IGNORECASE),
+    "answer": re.compile(r"<\s*(?:final[ _]?answer|response|ans)\s*>", re.IGNORECASE),
+}
+"""Tags models write in place of ``<think>`` / ``<Answer>``: named in the checker's message, never accepted."""
+
+
 def check_sip(text: str) -> SIPCheck:
     """Strictly check ``text`` against the canonical SIP shape; list every problem found.
 
@@ -473,7 +480,8 @@ def check_sip(text: str) -> SIPCheck:
     for kind, name in (("think", "think"), ("answer", "Answer")):
         n_open, n_close = p.count(kind, False), p.count(kind, True)  # type: ignore[arg-type]
         if n_open == 0:
-            problems.append(f"missing <{name}>")
+            alias = _ALIAS_RE[kind].search(text)
+            problems.append(f"missing <{name}>" + (f" (found {alias.group(0)!r} instead)" if alias else ""))
         elif n_open > 1:
             problems.append(f"more than one <{name}>" + (" block" if kind == "answer" else ""))
         if n_close == 0:

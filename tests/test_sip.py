@@ -511,3 +511,13 @@ def test_a_letter_whose_text_names_another_option_is_unclear() -> None:
     assert parse_choice("A. green basket", options) == 0
     assert parse_choice("B", options) == 1
     assert parse_choice("The answer is C. It was moved there.", options) == 2
+
+
+def test_checker_names_a_wrong_tag_it_does_not_accept() -> None:
+    text = "<thought>\n1. Cue Encoding: x\n</thought>\n<Answer>B</Answer>"
+    check = check_sip(text)
+    assert not check.ok
+    assert "missing <think> (found '<thought>' instead)" in check.problems
+    assert "missing </think>" in check.problems
+    assert "missing <Answer>" not in " ".join(check.problems)
+
