@@ -75,6 +75,11 @@ def test_flags_switch_parts_off_and_pick_the_cpu_preset() -> None:
     config, _ = config_from_args(parse_args(["--env", "sotopia-hard", "--max-steps", "7", "--lr", "3e-6"]))
     assert (config.env, config.max_steps, config.learning_rate) == ("sotopia-hard", 7, 3e-6)
     assert config.model == "local" and config.output_dir and config.output_dir.startswith("runs")
+    assert config.think_prefill == "<think>\n1. Cue Encoding:"
+    config, _ = config_from_args(parse_args(["--think-prefill", "none"]))
+    assert config.think_prefill == ""
+    config, _ = config_from_args(parse_args(["--think-prefill", "<think>\\n"]))
+    assert config.think_prefill == "<think>\n"
 
 
 @pytest.fixture(scope="module")
