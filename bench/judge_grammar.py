@@ -5,7 +5,8 @@
 The judge asks for JSON under a schema; on llama.cpp the schema becomes a sampling grammar, and
 a ``maxLength`` on each reasoning string becomes one grammar rule per character position. This
 plays ``--episodes`` fixed scripted episodes (no model needed to play), judges each of them once
-per cap, and prints per cap: valid judgements, mean latency, mean output length and the scores.
+per cap, and prints per cap: valid judgements, mean latency, mean output length and the scores (after one untimed
+warm-up call).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
         for setup in setups
     ]
     rows: list[dict[str, object]] = []
+    # one untimed call first, so no cap is charged for starting the embedded server
+    await SotopiaJudge(args.judge, api_base=args.api_base, dimensions="goal").aevaluate(episodes[0])
     for cap in map(_cap, args.caps):
         judge = SotopiaJudge(args.judge, api_base=args.api_base, dimensions=args.dimensions, reasoning_chars=cap)
         for episode in episodes:
