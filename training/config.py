@@ -58,7 +58,7 @@ class TrainConfig(BaseModel):
     logging_steps: int = 1
     report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
     bf16: bool = False
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = Field(True, description="Recompute activations in backward (less memory; TRL's default).")
     curriculum: dict[str, Any] | None = Field(None, description="Curriculum schedule (see training.rewards.Curriculum).")
     reward_terms: list[str] = Field(
         default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal"]

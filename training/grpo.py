@@ -119,6 +119,39 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
     return config, resume
 
 
+def grpo_args(config: TrainConfig, output_dir: Path, *, per_device_batch: int) -> Any:
+    """TRL's ``GRPOConfig`` for a run: every setting explicit, none left to TRL's defaults by accident."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=per_device_batch,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_generations=config.num_generations,
+        max_completion_length=config.turn_tokens,
+        temperature=config.temperature,
+        learning_rate=config.learning_rate,
+        beta=config.beta,
+        loss_type=config.loss_type,
+        logging_steps=config.logging_steps,
+        save_steps=config.save_steps,
+        save_strategy="steps",
+        report_to=config.report_to,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=config.bf16,
+        use_cpu=not _has_cuda(),
+        use_vllm=config.use_vllm,
+        vllm_mode=config.vllm_mode,
+        vllm_server_base_url=config.vllm_server_base_url,
+        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        disable_tqdm=True,
+        # always explicit: a False in the config used to be dropped, leaving TRL's default (True)
+        gradient_checkpointing=config.gradient_checkpointing,
+    )
+
+
 def resolve_policy(model: str) -> str:
     """A local path or hub id for transformers; ``local`` converts the embedded GGUF once."""
     if model == "local":
@@ -191,7 +224,7 @@ def preflight(spec: str | None, api_base: str | None, role: str) -> None:
 def train(config: TrainConfig, resume: bool) -> Path:
     """Run GRPO; return the path of the last checkpoint."""
     from transformers import AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from agents.specs import build_agent
     from eval.judge import SotopiaJudge
@@ -245,32 +278,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
         think_prefill=config.think_prefill,
     )
     terms = list(config.reward_terms)
-    args = GRPOConfig(
-        output_dir=str(output_dir),
-        max_steps=config.max_steps,
-        per_device_train_batch_size=samples_per_step // world,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        num_generations=config.num_generations,
-        max_completion_length=config.turn_tokens,
-        temperature=config.temperature,
-        learning_rate=config.learning_rate,
-        beta=config.beta,
-        loss_type=config.loss_type,
-        logging_steps=config.logging_steps,
-        save_steps=config.save_steps,
-        save_strategy="steps",
-        report_to=config.report_to,
-        seed=config.seed,
-        data_seed=config.seed,
-        bf16=config.bf16,
-        use_cpu=not _has_cuda(),
-        use_vllm=config.use_vllm,
-        vllm_mode=config.vllm_mode,
-        vllm_server_base_url=config.vllm_server_base_url,
-        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
-        disable_tqdm=True,
-        **({"gradient_checkpointing": True} if config.gradient_checkpointing else {}),
-    )
+    args = grpo_args(config, output_dir, per_device_batch=samples_per_step // world)
     trainer = GRPOTrainer(
         model=policy_path,
         reward_funcs=trl_reward_funcs(terms),
