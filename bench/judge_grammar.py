@@ -14,7 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# run as a script from a checkout: the repository root is importable even without `pip install -e .`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LINES_A = [
     "Hi! I was hoping we could talk about the weekend plans.",

@@ -15,6 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+# run as a script from a checkout: the repository root is importable even without `pip install -e .`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 TERMS = ("format", "structure", "content", "length", "accuracy")
 
 
