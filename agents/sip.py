@@ -648,8 +648,9 @@ def parse_choice(text: str, options: list[str]) -> int | None:
     i = parse_letter(answer, len(options))
     if i is None:
         return match_option_text(answer, options)
-    if (lead := _LEADING_LETTER_RE.match(answer.strip().strip("*_`").strip())) is not None:
-        named = match_option_text(answer.strip().strip("*_`").strip()[lead.end() :], options)
+    bare = answer.strip().strip("*_`").strip()
+    if (lead := _LEADING_LETTER_RE.match(bare)) is not None:
+        named = match_option_text(bare[lead.end() :], options)
         if named is not None and named != i:
             return None
     return i

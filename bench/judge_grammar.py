@@ -33,8 +33,18 @@ LINES_B = [
 ]
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive whole number")
+    return int(text)
+
+
 def _cap(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cap: give a positive number of characters or 'none'")
+    return int(text)
 
 
 async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
@@ -52,7 +62,7 @@ async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     # one untimed call first, so no cap is charged for starting the embedded server
     await SotopiaJudge(args.judge, api_base=args.api_base, dimensions="goal").aevaluate(episodes[0])
-    for cap in map(_cap, args.caps):
+    for cap in args.caps:
         judge = SotopiaJudge(args.judge, api_base=args.api_base, dimensions=args.dimensions, reasoning_chars=cap)
         for episode in episodes:
             started = time.perf_counter()
@@ -76,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--judge", default="local", help="judge model spec (default: the embedded model)")
     p.add_argument("--api-base")
-    p.add_argument("--episodes", type=int, default=2)
-    p.add_argument("--caps", nargs="+", default=["300", "none"], help="reasoning caps in characters, or 'none'")
+    p.add_argument("--episodes", type=_positive, default=2, help="built-in scenarios to play, one episode each")
+    p.add_argument("--caps", nargs="+", type=_cap, default=[300, None], help="reasoning caps in characters, or 'none'")
     p.add_argument("--dimensions", default="goal")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
