@@ -185,15 +185,23 @@ async def chat(
     retry: RetryPolicy | None = None,
     seed: int | None = None,
     stop: list[str] | None = None,
+    prefill: str = "",
 ) -> ChatResult:
-    """Call the model; retry transient failures with backoff; raise :class:`LLMCallError` otherwise."""
+    """Call the model; retry transient failures with backoff; raise :class:`LLMCallError` otherwise.
+
+    ``prefill`` is text the reply starts with, written after the chat template's assistant
+    opening (the result's text begins with it); only the in-process transformers backend can
+    continue a begun reply, so other endpoints refuse a non-empty prefill.
+    """
     if endpoint.backend == "transformers":  # json_schema cannot be enforced there: callers parse tolerantly
         from agents.hf_backend import chat_transformers
 
         return await chat_transformers(
             endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry, seed=seed,
-            stop=stop,
+            stop=stop, prefill=prefill,
         )
+    if prefill:
+        raise ValueError(f"{endpoint.label}: a reply prefill needs a transformers checkpoint endpoint")
     import litellm
 
     policy = retry or RetryPolicy()

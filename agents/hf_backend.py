@@ -278,13 +278,17 @@ def generate(
     max_tokens: int = 256,
     seed: int | None = None,
     stop: list[str] | None = None,
+    prefill: str = "",
 ) -> Generation:
-    """One completion from the checkpoint at ``source`` (blocking; loads the model if needed)."""
+    """One completion from the checkpoint at ``source`` (blocking; loads the model if needed).
+
+    ``prefill`` is written after the assistant opening and starts the returned text.
+    """
     import torch
 
     loaded = load(source)
     tokenizer = loaded.tokenizer
-    prompt = render_prompt(tokenizer, messages)
+    prompt = render_prompt(tokenizer, messages) + prefill
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
     prompt_len = int(inputs["input_ids"].shape[1])
     limit = getattr(loaded.model.config, "max_position_embeddings", None)
@@ -303,7 +307,7 @@ def generate(
     while new_tokens and new_tokens[-1] in ends:
         new_tokens.pop()
     text, _ = cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stops)
-    return Generation(text=text, prompt_tokens=prompt_len, completion_tokens=len(new_tokens))
+    return Generation(text=prefill + text, prompt_tokens=prompt_len, completion_tokens=len(new_tokens))
 
 
 _loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -327,6 +331,7 @@ async def chat_transformers(
     retry: RetryPolicy | None = None,
     seed: int | None = None,
     stop: list[str] | None = None,
+    prefill: str = "",
 ) -> ChatResult:
     """:func:`agents.client.chat` for a transformers endpoint: same result and failure semantics.
 
@@ -341,7 +346,8 @@ async def chat_transformers(
             await asyncio.to_thread(load, source)  # once per process; not part of the latency
             started = time.perf_counter()
             result = await asyncio.to_thread(
-                generate, source, messages, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop
+                generate, source, messages, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop,
+                prefill=prefill,
             )
         return ChatResult(
             text=result.text,

@@ -426,6 +426,10 @@ class LLMAgent:
         """The chat messages for one turn."""
         return prompts.action_messages(observation, self.name)
 
+    def prefill_for(self, endpoint: Endpoint) -> str:
+        """Text this agent's replies start with, written into the prompt (none for plain agents)."""
+        return ""
+
     def interpret(self, text: str, observation: Observation) -> Interpretation:
         """Read the act from a reply; raise :class:`UnusableOutputError` when there is none.
 
@@ -450,6 +454,7 @@ class LLMAgent:
         except Exception as exc:  # the embedded server could not start, a bad spec, ...
             raise self._failure(observation, results, f"cannot reach the model: {exc}") from exc
         messages = self.messages(observation)
+        prefill = self.prefill_for(endpoint)
         schema = prompts.action_schema(observation.available_actions) if self.structured else None
         problem = ""
         for attempt in range(1, self.retry.max_attempts + 1):
@@ -462,6 +467,7 @@ class LLMAgent:
                     json_schema=schema,
                     retry=self.retry,
                     seed=None if self.seed is None else self.seed + attempt - 1,
+                    prefill=prefill,
                 )
             except LLMCallError as exc:
                 raise self._failure(observation, results, str(exc), exc.attempts) from exc

@@ -16,31 +16,49 @@ reasoning.
 from __future__ import annotations
 
 from agents import prompts, sip
+from agents.client import Endpoint
 from agents.llm import EmptyOutputError, Interpretation, LLMAgent, UnusableOutputError, parse_action
-from envs.types import Observation
+from envs.types import AgentAction, Observation
+from scenarios.schema import EpisodeSetup
 
 
 def answer_spec() -> str:
     """What the SIP instructions say goes inside ``<Answer>`` for a social turn."""
     return (
-        "Inside <Answer> and </Answer> write only your next act, which is all the other person sees: "
-        'the words you say, or a JSON object {"action_type": "<type>", "argument": "..."} for another action type.'
+        "The answer is your next act, all the others see: the words you say, or "
+        '{"action_type": "<type>", "argument": "..."} for another action type.'
     )
 
 
-class SocialR1Agent(LLMAgent):
-    """An :class:`~agents.llm.LLMAgent` whose every turn follows the SIP format (:mod:`agents.sip`)."""
+def new_acts_text(observation: Observation, seen: int) -> str:
+    """The public acts of the others after the first ``seen`` acts, one per line, as a user turn."""
+    lines = [a.text for a in observation.public_acts[seen:] if a.agent != observation.agent]
+    return "\n".join(lines) or "(no reply)"
 
-    structured = False
-    default_max_tokens = 512
+
+class SIPDialogue:
+    """The SIP policy's side of one episode as one chat that only grows by appending.
+
+    Turn 1: ``[system: character + SIP instructions, user: the first observation + action
+    types]``; after each of the policy's turns, its whole reply (reasoning included, think
+    prefill included) as an assistant message and the others' new acts as the next user
+    message. Training (``training.rollout``) and evaluation (:class:`SocialR1Agent`) both build
+    the policy's context with this class, so a checkpoint is evaluated on the format it was
+    trained on; and since each context extends the previous one, servers can reuse the prefix.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.messages: list[dict[str, str]] = []
+        self._seen = 0
 
     @property
-    def label(self) -> str:
-        """The spec as a user writes it (``sip:MODEL``), for episode records and reports."""
-        return f"sip:{self.spec}"
+    def started(self) -> bool:
+        """True once the first observation is in."""
+        return bool(self.messages)
 
-    def messages(self, observation: Observation) -> list[dict[str, str]]:
-        """System: the character and the SIP instructions; user: the observation and the action types."""
+    def start(self, observation: Observation) -> list[dict[str, str]]:
+        """Open the conversation with the first observation; return the messages."""
         system = f"{prompts.system_prompt(self.name or observation.agent)}\n\n" + sip.build_instructions(
             "social", answer_spec=answer_spec()
         )
@@ -48,7 +66,74 @@ class SocialR1Agent(LLMAgent):
             f"{prompts.observation_prompt(observation)}\n\n"
             f"Action types:\n{prompts.action_options(observation.available_actions)}"
         )
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        self.messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        self._seen = len(observation.public_acts)
+        return self.messages
+
+    def add_reply(self, text: str) -> None:
+        """Record the policy's whole reply (what it generated, prefill included)."""
+        if not self.started or self.messages[-1]["role"] != "user":
+            raise RuntimeError("a reply must follow the first observation or an update")
+        self.messages.append({"role": "assistant", "content": text})
+
+    def add_update(self, observation: Observation) -> str:
+        """Append the others' acts since the policy's last turn as a user message; return its text."""
+        if not self.started or self.messages[-1]["role"] != "assistant":
+            raise RuntimeError("an update must follow one of the policy's replies")
+        text = new_acts_text(observation, self._seen)
+        self._seen = len(observation.public_acts)
+        self.messages.append({"role": "user", "content": text})
+        return text
+
+
+class SocialR1Agent(LLMAgent):
+    """An :class:`~agents.llm.LLMAgent` whose every turn follows the SIP format (:mod:`agents.sip`).
+
+    Its context is a :class:`SIPDialogue`. Where the backend can continue a reply that is
+    already begun (a transformers checkpoint served in-process), each turn starts with
+    ``think_prefill`` written into the prompt, exactly as in training.
+    """
+
+    structured = False
+    default_max_tokens = 512
+    think_prefill: str = sip.THINK_PREFILL
+
+    @property
+    def label(self) -> str:
+        """The spec as a user writes it (``sip:MODEL``), for episode records and reports."""
+        return f"sip:{self.spec}"
+
+    @property
+    def dialogue(self) -> SIPDialogue:
+        """This episode's conversation."""
+        if getattr(self, "_dialogue", None) is None:
+            self._dialogue = SIPDialogue(self.name)
+        return self._dialogue
+
+    def reset(self, setup: EpisodeSetup, name: str) -> None:
+        """Start a new episode as ``name`` with an empty conversation."""
+        super().reset(setup, name)
+        self._dialogue = SIPDialogue(name)
+
+    def messages(self, observation: Observation) -> list[dict[str, str]]:
+        """The conversation for this turn: opened by the first observation, then extended by updates."""
+        dialogue = self.dialogue
+        if not dialogue.started:
+            return list(dialogue.start(observation))
+        if dialogue.messages[-1]["role"] == "assistant":
+            dialogue.add_update(observation)
+        return list(dialogue.messages)
+
+    def prefill_for(self, endpoint: Endpoint) -> str:
+        """The think prefill where this endpoint can continue a begun reply, else ''."""
+        return self.think_prefill if endpoint.backend == "transformers" else ""
+
+    async def act(self, observation: Observation) -> AgentAction:
+        """One SIP turn; the whole reply joins the conversation."""
+        action = await super().act(observation)
+        record = self.last_turn_record()
+        self.dialogue.add_reply(record.raw_text if record and record.raw_text is not None else "")
+        return action
 
     def interpret(self, text: str, observation: Observation) -> Interpretation:
         """The act from ``<Answer>`` (or, failing that, from text after ``</think>``), plus the SIP check."""

@@ -1,10 +1,20 @@
-"""Learning curve on generated ToM items only: does each reward term move over N GRPO steps?
+"""Learning curve on held-out data: the base policy, after the SIP warm-up (SFT), after SFT + GRPO.
 
-    python bench/learning_curve.py --steps 20 [--model local] [--output-dir runs/curve]
+    python bench/learning_curve.py                                  # cpu preset, embedded model
+    python bench/learning_curve.py --n 200 --grpo-steps 30 --out runs/curve
+    python bench/learning_curve.py --preset a100x8 --model Qwen/Qwen3-0.6B   # on a GPU, same seeds
 
-Runs ``training.grpo`` with ``--env none --mcq generated`` (no partner, no judge), then prints one
-row per step with every reward term's mean from ``metrics.jsonl``, and the first-vs-last-quarter
-change of each term.
+Trains the warm-up (``training.sft``) and then GRPO (``training.grpo``) from it, and evaluates
+the three checkpoints on the same held-out items, greedily, with the prompt the training used:
+
+* generated ToM items from ``heldout_seed`` (never a training seed; items whose story appears in
+  the training data are dropped): accuracy with a 95% Wilson interval, strict SIP format rate,
+  tokens per reply;
+* the ToM-RL test file's Hi-ToM items (``../shared/data/tom-rl/test.jsonl``, never trained on);
+* optionally (``--episodes N``) the judged goal score of N social episodes per model.
+
+Models are compared on the same items, paired: McNemar's exact test on the items one model gets
+right and the other wrong (``scipy.stats.binomtest``). The table is printed and saved as JSON.
 """
 
 from __future__ import annotations
@@ -14,76 +24,204 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 # run as a script from a checkout: the repository root is importable even without `pip install -e .`
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TERMS = ("format", "structure", "content", "length", "accuracy")
+
+def wilson(correct: int, n: int) -> tuple[float, float]:
+    """95% Wilson interval of a proportion."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = binomtest(correct, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def mcnemar(a: list[bool], b: list[bool]) -> dict[str, Any]:
+    """McNemar's exact test on paired outcomes: (b right, a wrong) vs (a right, b wrong)."""
+    from scipy.stats import binomtest
+
+    gained = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    lost = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    p = binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
+    return {"gained": gained, "lost": lost, "p": float(p)}
+
+
+def hitom_items(data: Path, n: int) -> list[Any]:
+    """The first ``n`` Hi-ToM items of the ToM-RL test file (free-text answers)."""
+    from eval.benchmarks import load_benchmark
+
+    items = [it for it in load_benchmark("tom-rl", data / "tom-rl") if it.tags.get("data_source") == "hi_tom"]
+    return items[:n]
+
+
+def evaluate(path: str, sets: dict[str, list[Any]], config: Any) -> dict[str, Any]:
+    """Every held-out set for one checkpoint."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.heldout import evaluate_items
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    out: dict[str, Any] = {}
+    for name, items in sets.items():
+        started = time.perf_counter()
+        result = evaluate_items(
+            model, tokenizer, items, think_prefill=config.think_prefill, max_new_tokens=config.turn_tokens
+        )
+        low, high = wilson(sum(result.correct), result.n)
+        out[name] = {
+            "n": result.n,
+            "accuracy": result.accuracy,
+            "ci95": [low, high],
+            "format": result.format_rate,
+            "tokens": result.mean_tokens,
+            "correct": result.correct,
+            "seconds": round(time.perf_counter() - started, 1),
+            "example": result.replies[0] if result.replies else "",
+        }
+    return out
+
+
+def social_goal(path: str, episodes: int, config: Any, out_dir: Path) -> dict[str, Any]:
+    """Mean judged goal score (0..10) of the policy (``sip:PATH``) over ``episodes`` scenarios, via ``eval.interactive``."""
+    from eval.interactive import main as interactive_main
+    from eval.store import EpisodeStore
+
+    code = interactive_main(
+        [
+            "--model", f"sip:{path}", "--partner", config.partner, "--judge", config.judge or "local",
+            "--judge-dimensions", "goal", "--scenarios", config.env or "sotopia", "--limit", str(episodes),
+            "--max-turns", str(config.max_turns), "--concurrency", "1", "--out", str(out_dir),
+        ]
+    )  # fmt: skip
+    if code:
+        return {"n": 0, "goal": None, "error": f"eval.interactive exited {code}"}
+    scores = [
+        s["goal"]
+        for ep in EpisodeStore(out_dir).episodes()
+        for name, s in ep.scores.items()
+        if ep.agent_models.get(name, "").startswith("sip:") and s.get("goal") is not None
+    ]
+    return {"n": len(scores), "goal": sum(scores) / len(scores) if scores else None}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the curve and print the table."""
+    """Train, evaluate, print and save the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--model", default="local")
-    p.add_argument("--num-generations", type=int, default=4)
-    p.add_argument("--prompts-per-step", type=int, default=2)
-    p.add_argument("--turn-tokens", type=int, default=160)
-    p.add_argument("--learning-rate", type=float, default=2e-5)
-    p.add_argument("--think-prefill", default=None, help="passed to training.grpo ('none' to turn it off)")
-    p.add_argument("--output-dir", default=f"runs/curve-{time.strftime('%Y%m%d-%H%M%S')}")
+    p.add_argument("--preset", default=None, help="training preset (default: cpu without CUDA)")
+    p.add_argument("--model", default=None, help="base policy (default: the preset's)")
+    p.add_argument("--n", type=int, default=100, help="held-out generated items")
+    p.add_argument("--hitom", type=int, default=50, help="ToM-RL Hi-ToM test items (0: skip)")
+    p.add_argument("--episodes", type=int, default=0, help="social episodes per model for the goal score (0: skip)")
+    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
+    p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
+    p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    p.add_argument("--out", type=Path, default=Path("runs") / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
 
+    from training.config import build_config
+    from training.grpo import _has_cuda, load_mcq_source, resolve_policy
     from training.grpo import main as grpo_main
+    from training.heldout import drop_overlaps
+    from training.sft import build_examples, tom_config, train_sft
+
+    preset = args.preset or ("a100x8" if _has_cuda() else "cpu")
+    config = build_config(preset, None, {"model": args.model, "max_steps": args.grpo_steps})
+    args.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
 
     started = time.perf_counter()
+    sft_final = train_sft(config, args.out / "sft")
+    timings["sft_s"] = round(time.perf_counter() - started, 1)
+
+    started = time.perf_counter()
+    grpo_dir = args.out / "grpo"
     code = grpo_main(
         [
-            "--env", "none", "--mcq", "generated", "--model", args.model, "--max-steps", str(args.steps),
-            "--num-generations", str(args.num_generations), "--prompts-per-step", str(args.prompts_per_step),
-            "--turn-tokens", str(args.turn_tokens), "--learning-rate", str(args.learning_rate),
-            "--output-dir", args.output_dir, "--report-to", "none", "--save-steps", str(10**6),
-            *(["--think-prefill", args.think_prefill] if args.think_prefill is not None else []),
+            "--preset", preset, "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
+            "--mcq", "generated", "--max-steps", str(config.max_steps), "--output-dir", str(grpo_dir),
+            "--report-to", "none", "--save-steps", str(10**6),
         ]
     )  # fmt: skip
     if code:
         return code
-    rows = [json.loads(line) for line in (Path(args.output_dir) / "metrics.jsonl").read_text().splitlines()]
-    print_table(rows, time.perf_counter() - started)
+    timings["grpo_s"] = round(time.perf_counter() - started, 1)
+    grpo_final = max(grpo_dir.glob("checkpoint-*"), key=lambda q: int(q.name.split("-")[-1]))
+
+    training_stories = [e.messages[-1]["content"] for e in build_examples(config)]
+    training_stories += [it.context for it in load_mcq_source("generated", config.mcq_items, config.seed, tom_config(config))]
+    generated = load_mcq_source("generated", args.n, config.heldout_seed, tom_config(config))
+    # a story counts as seen when its text is inside a training prompt
+    generated = [it for it in generated if not any(" ".join(it.context.split()) in " ".join(s.split()) for s in training_stories)]
+    generated = drop_overlaps(generated, [], "generated")
+    sets: dict[str, list[Any]] = {"generated": generated}
+    if args.hitom and (args.data / "tom-rl").is_dir():
+        sets["hi-tom (ToM-RL test)"] = hitom_items(args.data, args.hitom)
+
+    models = {"base": resolve_policy(config.model), "sft": str(sft_final), "sft+grpo": str(grpo_final)}
+    results: dict[str, Any] = {}
+    for name, path in models.items():
+        started = time.perf_counter()
+        results[name] = evaluate(path, sets, config)
+        if args.episodes:
+            results[name]["social"] = social_goal(path, args.episodes, config, args.out / f"social-{name}")
+        timings[f"eval_{name}_s"] = round(time.perf_counter() - started, 1)
+
+    comparisons = {
+        set_name: {
+            "sft vs base": mcnemar(results["base"][set_name]["correct"], results["sft"][set_name]["correct"]),
+            "sft+grpo vs sft": mcnemar(results["sft"][set_name]["correct"], results["sft+grpo"][set_name]["correct"]),
+            "sft+grpo vs base": mcnemar(results["base"][set_name]["correct"], results["sft+grpo"][set_name]["correct"]),
+        }
+        for set_name in sets
+    }
+    report = {
+        "preset": preset,
+        "config": config.model_dump(mode="json"),
+        "heldout_seed": config.heldout_seed,
+        "models": models,
+        "results": results,
+        "paired": comparisons,
+        "timings": timings,
+        "command": " ".join(["python", "bench/learning_curve.py", *(argv if argv is not None else sys.argv[1:])]),
+    }
+    (args.out / "learning_curve.json").write_text(json.dumps(report, indent=2))
+    print_table(report)
+    print(f"saved: {args.out / 'learning_curve.json'}")
     return 0
 
 
-def print_table(rows: list[dict], seconds: float) -> None:
-    """Per-step means of each term, and the change from the first to the last quarter of the run."""
+def print_table(report: dict[str, Any]) -> None:
+    """The before/after table and the paired tests."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"GRPO on generated ToM items: {len(rows)} steps in {seconds / 60:.1f} min")
-    table.add_column("step", justify="right")
-    for term in (*TERMS, "reward", "completion len"):
-        table.add_column(term, justify="right")
-
-    def cell(value: object) -> str:
-        return "-" if not isinstance(value, int | float) else f"{value:.3f}"
-
-    for row in rows:
-        table.add_row(
-            str(row["step"]),
-            *(cell(row.get(f"rewards/{t}/mean")) for t in TERMS),
-            cell(row.get("reward")),
-            cell(row.get("completions/mean_length")),
-        )
-    quarter = max(1, len(rows) // 4)
-    deltas = []
-    for term in TERMS:
-        key = f"rewards/{term}/mean"
-        first = [r[key] for r in rows[:quarter] if isinstance(r.get(key), int | float)]
-        last = [r[key] for r in rows[-quarter:] if isinstance(r.get(key), int | float)]
-        if first and last:
-            deltas.append(f"{term} {sum(first) / len(first):+.3f} -> {sum(last) / len(last):+.3f}")
     console = Console()
+    table = Table(title="Held-out learning curve (greedy, same items for every model)")
+    for column in ("model", "set", "n", "accuracy [95% CI]", "strict SIP", "tokens/reply"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for model, sets in report["results"].items():
+        for set_name, r in sets.items():
+            if set_name == "social":
+                goal = r.get("goal")
+                table.add_row(model, "social goal (0-10)", str(r.get("n")), "-" if goal is None else f"{goal:.2f}", "", "")
+                continue
+            table.add_row(
+                model, set_name, str(r["n"]), f"{r['accuracy']:.1%} [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]",
+                f"{r['format']:.1%}", f"{r['tokens']:.0f}",
+            )  # fmt: skip
     console.print(table)
-    console.print("first quarter -> last quarter: " + "; ".join(deltas))
+    for set_name, pairs in report["paired"].items():
+        parts = [f"{k}: +{v['gained']}/-{v['lost']} (McNemar p={v['p']:.3g})" for k, v in pairs.items()]
+        console.print(f"{set_name}: " + "; ".join(parts))
+    console.print("timings: " + ", ".join(f"{k} {v:.0f}s" for k, v in report["timings"].items()))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from envs.evaluator import Evaluator, evaluate_safely
 from envs.render import render_observation, render_transcript
-from envs.types import ActionType, AgentAction, Episode, EpisodeEvaluation, EpisodeStatus, Observation, Turn
+from envs.types import ActionType, AgentAction, Episode, EpisodeEvaluation, EpisodeStatus, Observation, PublicAct, Turn
 from scenarios.graph import eligible_casts, relationship_graph
 from scenarios.schema import AgentProfile, EpisodeSetup
 
@@ -548,7 +548,14 @@ class SocialEpisodeEnv(ParallelEnv):
             mask = np.array([1 if a in available else 0 for a in ActionType], dtype=np.int8)
             info: dict[str, Any] = {
                 "observation": Observation(
-                    agent=name, text=text, turn=self._turn, available_actions=available, is_my_turn=mine
+                    agent=name,
+                    text=text,
+                    turn=self._turn,
+                    available_actions=available,
+                    is_my_turn=mine,
+                    public_acts=[
+                        PublicAct(index=t.index, agent=t.agent, text=t.action.render(t.agent)) for t in episode.turns
+                    ],
                 ),
                 "turn": self._turn,
                 "action_mask": {"action_type": mask, "argument": None},

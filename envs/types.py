@@ -72,6 +72,14 @@ class AgentAction(BaseModel):
         return f"{name} did nothing"
 
 
+class PublicAct(BaseModel):
+    """One act of the public transcript as every participant sees it (never any private reasoning)."""
+
+    index: int
+    agent: str
+    text: str = Field(description="The act as the transcript renders it (AgentAction.render).")
+
+
 class Observation(BaseModel):
     """What one agent is given when it must act (the text is also the env observation)."""
 
@@ -80,6 +88,10 @@ class Observation(BaseModel):
     turn: int = Field(description="0-based index of the current turn.")
     available_actions: list[ActionType]
     is_my_turn: bool = True
+    public_acts: list[PublicAct] = Field(
+        default_factory=list,
+        description="The public transcript so far, act by act (agents that keep a conversation read new acts here).",
+    )
 
 
 class Turn(BaseModel):

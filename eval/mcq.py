@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
+from agents.sip import THINK_PREFILL
 from eval.benchmarks import BenchmarkError, get_benchmark, load_benchmark
 from eval.benchmarks.protocol import messages_for, option_order, read_reply
 from eval.benchmarks.scoring import ItemScore, Prediction, Summary, score_predictions
@@ -151,12 +152,19 @@ async def ask_items(
 
 
 def model_answer_fn(
-    endpoint: Endpoint, *, temperature: float, max_tokens: int, retry: RetryPolicy | None = None
+    endpoint: Endpoint,
+    *,
+    temperature: float,
+    max_tokens: int,
+    retry: RetryPolicy | None = None,
+    prefill: str = "",
 ) -> AnswerFn:
-    """An :data:`AnswerFn` calling ``endpoint`` through litellm (with retries)."""
+    """An :data:`AnswerFn` calling ``endpoint`` (with retries); replies start with ``prefill``."""
 
     async def answer(messages: list[dict[str, str]]) -> ChatResult:
-        return await chat(endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry)
+        return await chat(
+            endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry, prefill=prefill
+        )
 
     return answer
 
@@ -437,8 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot reach model {model!r}: {exc}", 1)
     import litellm  # noqa: F401  (imported here, slow the first time, so that timings measure the calls)
 
+    # SIP prompts start inside <think> where the backend can continue a begun reply, as in training
+    prefill = THINK_PREFILL if sip and endpoint.backend == "transformers" else ""
     answer_fn = model_answer_fn(endpoint, temperature=settings.temperature, max_tokens=settings.max_tokens or 0,
-                                retry=RetryPolicy(max_attempts=args.retries))
+                                retry=RetryPolicy(max_attempts=args.retries), prefill=prefill)
     summary, records = asyncio.run(run_benchmark(items, answer_fn, settings, progress=sys.stderr.isatty()))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or Path("runs") / f"mcq-{args.benchmark}-{stamp}"

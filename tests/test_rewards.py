@@ -415,8 +415,10 @@ def _batch() -> dict:
         "completions": [GROUNDED, [{"role": "assistant", "content": "<Answer>B</Answer>"}], "Hello there."],
         "context": [STORY, STORY, "A dinner party."],
         "question": [QUESTION, QUESTION, None],
-        "options": [OPTIONS, OPTIONS, None],
-        "answer": [0, 0, None],
+        "goal": ["", "", "Get the host to seat you by the window."],
+        "options": [OPTIONS, OPTIONS, []],
+        "answer": [0, 0, -1],
+        "answer_text": [OPTIONS[0], OPTIONS[0], ""],
         "goal_score": [None, None, 6.0],
         "completion_ids": [[1], [2], [3]],
     }
@@ -457,6 +459,7 @@ def test_trl_policy_texts_average_per_turn_terms() -> None:
         "completions": ["decoded trajectory"],
         "options": [OPTIONS],
         "answer": [0],
+        "answer_text": [OPTIONS[0]],
         "policy_texts": [["<think>x</think><Answer>B</Answer>", "no tags", "<Answer>A</Answer>"]],
     }
     assert fmt(**batch) == [pytest.approx(-1 / 3)]

@@ -44,7 +44,13 @@ def test_task_rows_are_uniform_and_mixed_by_fraction() -> None:
     assert all(set(r) == set(rows[0]) for r in rows)
     assert {r["kind"] for r in rows} == {"social", "mcq"}
     mcq_row = tasks.row(mcq[0])
-    assert json.loads(mcq_row["options_json"])[mcq_row["answer"]] == mcq_row["answer_text"]
+    assert mcq_row["options"][mcq_row["answer"]] == mcq_row["answer_text"]
+    social_row = tasks.row(social[0])
+    assert social_row["options"] == [] and social_row["answer"] == -1 and social_row["goal"]
+    # the typed dataset keeps the same columns and values (an all-empty options column stays a list of str)
+    dataset = tasks.dataset(social + mcq)
+    assert dataset.column_names == list(rows[0])
+    assert dataset[len(social)]["options"] == mcq_row["options"] and dataset[0]["options"] == []
     keys = mixed_keys(social, mcq, 400, mcq_fraction=0.25, seed=1)
     share = sum(k.startswith("mcq:") for k in keys) / len(keys)
     assert 0.15 < share < 0.35
@@ -312,3 +318,95 @@ def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) 
     env_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 0])
     assert "Cue Encoding:" in env_text and policy_text.count("1. Cue Encoding") == 0
 
+
+
+@pytest.mark.slow
+async def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer: Any, monkeypatch: Any) -> None:
+    """The SIP agent's prompt for turn k (chat template + think prefill) is the rollout's context for turn k."""
+    from agents import hf_backend
+    from agents.client import ChatResult, Endpoint
+    from agents.scripted import ScriptedAgent
+    from agents.sip import THINK_PREFILL
+    from agents.socialr1 import SocialR1Agent
+    from envs.runner import run_episode
+    from training.rollout import TrajectoryRollout
+
+    rest = (" they asked.\n2. Cue Interpretation: they want help.\n3. Goal Clarification: help.\n"
+            "4. Response Generation: agree.\n</think>\n<Answer>Happy to.</Answer>")
+    lines = ["Hi, do you have a minute?", "Thanks, that helps.", "Bye then."]
+    setup = _setups(1)[0]
+    tasks = TaskRegistry()
+    key = tasks.add_social([setup], roles=(0,))[0]
+    rollout = TrajectoryRollout(
+        tasks, tokenizer, lambda task: ScriptedAgent(list(lines)), max_turns=5, think_prefill=THINK_PREFILL
+    )
+    policy = _CannedPolicy(tokenizer, text=rest)
+    rollout.run([key], policy)
+    trained_contexts = [tokenizer.decode(call[0]) for call in policy.prompts]
+
+    seen: list[str] = []
+
+    async def fake_chat(endpoint: Any, messages: Any, **kw: Any) -> ChatResult:
+        seen.append(hf_backend.render_prompt(tokenizer, messages) + kw["prefill"])
+        return ChatResult(text=kw["prefill"] + rest, latency_s=0.0)
+
+    monkeypatch.setattr(hf_backend, "chat_transformers", fake_chat)
+    agent = SocialR1Agent(Endpoint(model="policy", backend="transformers", spec="hf:policy"))
+    episode = await run_episode(setup, [agent, ScriptedAgent(list(lines))], env_kwargs={"max_turns": 5})
+    assert episode.status.value != "failed", episode.error
+    assert len(seen) == len(trained_contexts) >= 2
+    assert seen == trained_contexts
+    # each context extends the previous one (servers can reuse the prefix)
+    assert all(b.startswith(a[: -len(THINK_PREFILL)]) for a, b in zip(seen, seen[1:], strict=False))
+
+
+@pytest.mark.slow
+def test_unscorable_rows_take_no_part_in_trls_advantages(tmp_path: Path, tokenizer: Any) -> None:
+    """TRL 1.16's own advantage code: an unscorable row gets advantage 0, no loss tokens, and no place in the baseline."""
+    import torch
+    from trl import GRPOConfig, GRPOTrainer
+
+    from agents.local_model import local_policy_dir
+    from eval.tom_generator import generate_items
+    from training.rewards import trl_reward_funcs
+
+    tasks = TaskRegistry()
+    key = tasks.add_mcq(generate_items(1, seed=2))[0]
+    item = tasks[key].item  # type: ignore[union-attr]
+    gold = item.answer_letter
+    other = "A" if gold != "A" else "B"
+    texts = [f"<Answer>{gold}</Answer>", f"<Answer>{other}</Answer>", f"<Answer>{other}</Answer>", f"<Answer>{gold}</Answer>"]
+    scorable = [True, True, True, False]
+
+    def canned_rollout(prompts: list[Any], trainer: Any) -> dict[str, Any]:
+        ids = [tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for t in texts]
+        return {
+            "prompt_ids": [tokenizer("Q?", add_special_tokens=False)["input_ids"]] * 4,
+            "completion_ids": ids,
+            "logprobs": [[0.0] * len(i) for i in ids],
+            "env_mask": [[1] * len(i) if ok else [0] * len(i) for i, ok in zip(ids, scorable, strict=True)],
+            "policy_texts": [[t] for t in texts],
+            "goal_score": [None] * 4,
+            "scorable": scorable,
+        }
+
+    args = GRPOConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4, max_completion_length=8,
+        beta=0.0, loss_type="dapo", use_cpu=True, report_to="none", max_steps=1, logging_steps=1,
+    )  # fmt: skip
+    trainer = GRPOTrainer(
+        model=str(local_policy_dir()),
+        reward_funcs=trl_reward_funcs(["accuracy"]),
+        args=args,
+        train_dataset=tasks.dataset([key] * 4),
+        processing_class=tokenizer,
+        rollout_func=canned_rollout,
+    )
+    inputs = trainer._generate_and_score_completions([dict(tasks.row(key)) for _ in range(4)])
+    adv = inputs["advantages"].tolist()
+    # baseline over the three scorable rows: rewards (1, -1, -1), mean -1/3, std sqrt(4/3)
+    rewards = torch.tensor([1.0, -1.0, -1.0])
+    expected = ((rewards - rewards.mean()) / (rewards.std() + 1e-4)).tolist()
+    assert adv[3] == 0.0
+    assert adv[:3] == pytest.approx(expected, rel=1e-4)
+    assert int(inputs["tool_mask"][3].sum()) == 0 and int(inputs["tool_mask"][0].sum()) > 0

@@ -63,6 +63,37 @@ class TrainConfig(BaseModel):
     reward_terms: list[str] = Field(
         default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal"]
     )
+    accuracy_correct: float = Field(1.0, description="Accuracy term for a right answer (ToM-RL uses 2).")
+    accuracy_wrong: float = Field(-1.0, description="Accuracy term for a wrong or unreadable answer (ToM-RL uses -2).")
+    content_judge: str | None = Field(
+        None, description="Model spec of an LLM judge for the content term (litellm string or local); None = lexical."
+    )
+    content_judge_api_base: str | None = None
+
+    # parameter-efficient training
+    lora: bool = Field(False, description="Train LoRA adapters (PEFT) instead of every weight.")
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_target_modules: list[str] | str = Field("all-linear", description="PEFT target_modules.")
+
+    # SFT warm-up (training.sft) before GRPO
+    warmup: bool = Field(False, description="Run the SIP SFT warm-up first (cached by its inputs) and train GRPO from it.")
+    sft_mcq_examples: int = Field(256, ge=0, description="Generated ToM items with written SIP traces.")
+    sft_social_examples: int = Field(64, ge=0, description="First social turns with written SIP reasoning and an act.")
+    sft_epochs: float = Field(1.0, gt=0)
+    sft_batch_size: int = Field(8, ge=1)
+    sft_learning_rate: float = Field(5e-4, gt=0)
+    sft_seed: int = Field(0, description="Generator seed of the warm-up's ToM items (keep it apart from held-out seeds).")
+
+    # generated ToM items for training and held-out evaluation
+    tom_orders: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="Question orders of generated items.")
+    tom_rules: bool = Field(True, description="Put the world's rules in front of each generated story.")
+    tom_steps: tuple[int, int] = Field((5, 12), description="Story length range (random events) of generated items.")
+    heldout_seed: int = Field(
+        1000, description="Seed of the held-out generated items; training sources overlapping them are refused."
+    )
+    heldout_items: int = Field(0, ge=0, description="Held-out generated items evaluated every eval_steps (0: off).")
+    eval_steps: int = Field(0, ge=0, description="Evaluate on the held-out items every N steps (0: only with heldout_items at the end).")
 
     # vLLM (GPU)
     use_vllm: bool = False

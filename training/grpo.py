@@ -75,6 +75,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--report-to", nargs="+")
+    p.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the SIP SFT warm-up first (cached); on by default in the cpu preset unless --model is given")
+    p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters (PEFT)")
+    p.add_argument("--content-judge", help="LLM judge for the content term (litellm string or local); default lexical")
+    p.add_argument("--content-judge-api-base")
+    p.add_argument("--accuracy-correct", type=float, help="accuracy term for a right answer (ToM-RL: 2)")
+    p.add_argument("--accuracy-wrong", type=float, help="accuracy term for a wrong answer (ToM-RL: -2)")
+    p.add_argument("--heldout-items", type=int, help="held-out generated items evaluated every --eval-steps")
+    p.add_argument("--eval-steps", type=int, help="evaluate on the held-out items every N steps")
     p.add_argument("--use-vllm", action="store_true", default=None)
     p.add_argument("--vllm-mode", choices=["colocate", "server"])
     p.add_argument("--vllm-server-base-url")
@@ -97,8 +106,12 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
             "model", "partner", "partner_api_base", "judge_api_base", "max_steps", "num_generations",
             "prompts_per_step", "learning_rate", "beta", "max_turns", "turn_tokens", "mcq_fraction", "mcq_items",
             "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
+            "warmup", "lora", "content_judge", "content_judge_api_base", "accuracy_correct", "accuracy_wrong",
+            "heldout_items", "eval_steps",
         )
     }  # fmt: skip
+    if args.model is not None and args.warmup is None:
+        overrides["warmup"] = False  # a model given by hand is trained as it is (e.g. runs/sft/final)
     if args.env is not None and args.env.lower() != "none":
         overrides["env"] = args.env
     if args.mcq:
@@ -175,18 +188,46 @@ def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
         scenario_ids = sorted(scenario_ids)[: config.scenarios_limit] if config.scenarios_limit else scenario_ids
         setups = sample_setups(library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed)
         social = tasks.add_social(setups, roles=config.policy_roles)
+    from training.sft import check_seeds, tom_config
+
+    check_seeds(config)
     mcq: list[str] = []
     for source in config.mcq:
-        mcq += tasks.add_mcq(load_mcq_source(source, config.mcq_items, config.seed))
+        mcq += tasks.add_mcq(load_mcq_source(source, config.mcq_items, config.seed, tom_config(config)))
     return tasks, social, mcq
 
 
-def load_mcq_source(source: str, n: int, seed: int) -> list[Any]:
-    """``generated`` (our ToM generator) or ``NAME:PATH`` (a benchmark file/folder)."""
-    if source == "generated":
-        from eval.tom_generator import generate_items
+def term_kwargs(config: TrainConfig) -> dict[str, dict[str, Any]]:
+    """Fixed arguments of the reward terms that come from the config (accuracy values, content judge)."""
+    kwargs: dict[str, dict[str, Any]] = {
+        "accuracy": {"correct": config.accuracy_correct, "wrong": config.accuracy_wrong}
+    }
+    if config.content_judge:
+        from agents.client import resolve_endpoint
 
-        return generate_items(n, seed=seed)
+        endpoint = resolve_endpoint(config.content_judge, config.content_judge_api_base)
+        if endpoint.backend != "litellm":
+            raise TrainingSetupError(
+                f"--content-judge {config.content_judge!r}: the content judge must be a served model "
+                "(litellm string or local), not a checkpoint folder"
+            )
+        kwargs["content"] = {
+            "judge_model": endpoint.model,
+            "judge_kwargs": {"api_base": endpoint.api_base, "api_key": endpoint.api_key},
+        }
+    return kwargs
+
+
+def load_mcq_source(source: str, n: int, seed: int, tom: Any = None) -> list[Any]:
+    """``generated`` (our ToM generator, with ``tom`` settings) or ``NAME:PATH`` (a benchmark file/folder)."""
+    if source == "generated":
+        from eval.tom_generator import ToMConfig, generate_items
+
+        tom = tom or ToMConfig()
+        return generate_items(
+            n, seed=seed, orders=tom.orders, deception=tom.deception, with_rules=tom.with_rules,
+            n_agents=tom.n_agents, n_containers=tom.n_containers, n_steps=tom.n_steps,
+        )  # fmt: skip
     name, _, path = source.partition(":")
     if not path:
         raise TrainingSetupError(f"--mcq {source!r}: use 'generated' or NAME:PATH, e.g. hi-tom:../shared/data/hi-tom")
@@ -232,6 +273,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
     from training.callbacks import CurriculumCallback, MetricsJSONL, RichProgress, SaveAtEnd
     from training.rewards import Curriculum, trl_reward_funcs
     from training.rollout import TrajectoryRollout
+    from training.sft import tom_config
     from training.tasks import mixed_keys
 
     output_dir = Path(config.output_dir or "runs/grpo")
@@ -242,12 +284,17 @@ def train(config: TrainConfig, resume: bool) -> Path:
     if social:
         preflight(config.partner, config.partner_api_base, "partner")
         preflight(config.judge, config.judge_api_base, "judge")
-    policy_path = resolve_policy(config.model)
+    if config.content_judge:
+        preflight(config.content_judge, config.content_judge_api_base, "content-judge")
+    if config.warmup:
+        from training.sft import warmup_checkpoint
+
+        policy_path = str(warmup_checkpoint(config))
+    else:
+        policy_path = resolve_policy(config.model)
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-
-    from datasets import Dataset
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     samples_per_step = config.num_generations * config.prompts_per_step
@@ -257,7 +304,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
         )
     n_rows = max(64, 4 * config.max_steps * config.prompts_per_step * config.gradient_accumulation_steps)
     keys = mixed_keys(social, mcq, n_rows, config.mcq_fraction, config.seed)
-    dataset = Dataset.from_list([tasks.row(k) for k in keys])
+    dataset = tasks.dataset(keys)
 
     store = EpisodeStore(output_dir)
     store.start_run(config=config.model_dump(mode="json"), models={"policy": config.model, "partner": config.partner})
@@ -279,19 +326,36 @@ def train(config: TrainConfig, resume: bool) -> Path:
     )
     terms = list(config.reward_terms)
     args = grpo_args(config, output_dir, per_device_batch=samples_per_step // world)
+    from training.sft import lora_config
+
     trainer = GRPOTrainer(
         model=policy_path,
-        reward_funcs=trl_reward_funcs(terms),
+        reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         rollout_func=rollout,
+        peft_config=lora_config(config),
     )
     curriculum = CurriculumCallback(trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the rich progress bar and metrics.jsonl replace raw log dicts
-    for callback in (curriculum, MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()):
+    callbacks = [curriculum]
+    if config.heldout_items and config.eval_steps:
+        from training.heldout import drop_overlaps, heldout_callback
+
+        heldout = drop_overlaps(
+            load_mcq_source("generated", config.heldout_items, config.heldout_seed, tom_config(config)),
+            [row["context"] for row in dataset],
+            "the generated held-out set",
+        )
+        callbacks.append(
+            heldout_callback(trainer, heldout, every=config.eval_steps, think_prefill=config.think_prefill,
+                             max_new_tokens=config.turn_tokens)
+        )  # fmt: skip
+    callbacks += [MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()]
+    for callback in callbacks:
         trainer.add_callback(callback)
     checkpoint = _latest_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:

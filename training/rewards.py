@@ -443,6 +443,8 @@ def accuracy_reward(
     ``correct=2, wrong=-2``. Range {wrong, correct}.
     """
     opts = [str(o) for o in options] if options else []
+    if isinstance(answer, int) and not isinstance(answer, bool) and answer < 0:
+        answer = None  # the dataset's "no gold index" (free-text items, episodes)
     if opts:
         gold = _gold_index(opts, answer, answer_letter, answer_text)
         if gold is None:
@@ -472,6 +474,18 @@ def goal_reward(completion: str | None = None, goal_score: float | None = None, 
         raise ValueError(f"goal score {goal_score} outside 0..10")
     return score / 10.0
 
+
+TERM_FIELDS: dict[str, tuple[str, ...]] = {
+    "format": (),
+    "structure": (),
+    "content": ("context", "question", "goal", "options"),
+    "length": (),
+    "accuracy": ("options", "answer", "answer_text"),
+    "goal": ("goal_score",),
+}
+"""The row fields (dataset columns of :class:`training.tasks.TrainingRow` or rollout fields) each
+term reads. The TRL adapter refuses a batch that lacks one, so a renamed column fails loudly
+instead of silently changing what a term scores."""
 
 TERMS: dict[str, Callable[..., float | None]] = {
     "format": format_reward,
@@ -695,20 +709,33 @@ def trl_reward_funcs(
     ``trainer_state.global_step / trainer_state.max_steps`` (then leave TRL's reward_weights at 1).
     ``term_kwargs`` fixes extra arguments per term, e.g. ``{"content": {"judge_model": "gpt-4o"}}``;
     a judged content term scores all rows of a batch concurrently.
+
+    Every field a term reads (:data:`TERM_FIELDS`) must be among the batch's columns, or the call
+    raises KeyError naming the term and the field. A row whose ``scorable`` field is False (its
+    episode failed, or the policy never spoke) gets None from every term.
     """
     names = list(names)
     for name in names:
         _term(name)
-    return [_make_trl_func(n, curriculum, dict((term_kwargs or {}).get(n, {}))) for n in names]
+    return [
+        _make_trl_func(n, curriculum, dict((term_kwargs or {}).get(n, {})), log_scorable=i == 0)
+        for i, n in enumerate(names)
+    ]
 
 
 def _make_trl_func(
-    name: str, curriculum: Curriculum | None, fixed: dict[str, Any]
+    name: str, curriculum: Curriculum | None, fixed: dict[str, Any], log_scorable: bool = False
 ) -> Callable[..., list[float | None]]:
     fn = _term(name)
 
     def reward(prompts: Any = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float | None]:
         n = len(completions)
+        missing = [f for f in TERM_FIELDS[name] if f not in kwargs]
+        if missing:
+            raise KeyError(
+                f"reward term {name!r} reads the row field(s) {missing}, but the batch has only "
+                f"{sorted(k for k in kwargs if k not in _NOT_ROW_FIELDS)}: the dataset row and the term disagree"
+            )
         rows = [
             {
                 k: v[i]
@@ -721,10 +748,16 @@ def _make_trl_func(
             [str(t) for t in row["policy_texts"]] if row.get("policy_texts") else completion_texts(c)
             for row, c in zip(rows, completions, strict=True)
         ]
+        scorable = [row.get("scorable", True) is not False for row in rows]
+        if log_scorable and n and callable(kwargs.get("log_metric")):
+            kwargs["log_metric"]("unscorable_frac", 1.0 - sum(scorable) / n)
         if name == "content" and fixed.get("judge_model"):
-            values = _judged_content(turns, rows, fixed)
+            values = _judged_content(turns, rows, fixed, scorable)
         else:
-            values = [_score_row(name, fn, t, {**row, **fixed}) for t, row in zip(turns, rows, strict=True)]
+            values = [
+                _score_row(name, fn, t, {**row, **fixed}) if ok else None
+                for t, row, ok in zip(turns, rows, scorable, strict=True)
+            ]
         if curriculum is not None:
             w = curriculum.weights(_progress(kwargs))[name]
             values = [None if v is None else w * v for v in values]
@@ -747,11 +780,11 @@ def _score_row(
 
 
 def _judged_content(
-    turns: list[list[str]], rows: list[dict[str, Any]], fixed: dict[str, Any]
+    turns: list[list[str]], rows: list[dict[str, Any]], fixed: dict[str, Any], scorable: list[bool]
 ) -> list[float | None]:
-    async def one(texts: list[str], row: dict[str, Any]) -> float | None:
+    async def one(texts: list[str], row: dict[str, Any], ok: bool) -> float | None:
         ctx, q, opts = _grounding_sources(row)
-        if not ctx.strip():
+        if not ok or not ctx.strip():
             return None
         scores = await asyncio.gather(
             *(
@@ -769,6 +802,6 @@ def _judged_content(
         return sum(scores) / len(scores)
 
     async def everything() -> list[float | None]:
-        return list(await asyncio.gather(*(one(t, r) for t, r in zip(turns, rows, strict=True))))
+        return list(await asyncio.gather(*(one(t, r, ok) for t, r, ok in zip(turns, rows, scorable, strict=True))))
 
     return _run_sync(everything())

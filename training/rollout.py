@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from agents import sip
 from agents.base import Agent
@@ -123,13 +123,28 @@ class Trajectory:
         self.logprobs.extend(list(logprobs) if logprobs is not None and mask else [0.0] * len(ids))
 
 
+class RolloutFields(TypedDict):
+    """What the rollout returns to TRL: its token fields, then per-row fields for the reward terms."""
+
+    prompt_ids: list[list[int]]
+    completion_ids: list[list[int]]
+    logprobs: list[list[float]]
+    env_mask: list[list[int]]
+    policy_texts: list[list[str]]
+    """Each policy turn's text as the env and the rewards read it (think prefill included)."""
+    goal_score: list[float | None]
+    """The judge's goal score (0..10) of the policy's side; None for MCQ rows or without a judge."""
+    scorable: list[bool]
+    episode_status: list[str]
+    rollout_error: list[str]
+
+
 @dataclass
 class _Live:
     trajectory: Trajectory
     view: SingleAgentEnv
     policy: SocialR1Agent
     observation: Observation
-    seen_turns: int = 0
     ended_with_eos: bool = True
 
 
@@ -172,22 +187,41 @@ class TrajectoryRollout:
         sync = _RankSync(trainer.accelerator) if trainer.accelerator.num_processes > 1 else None
         return self.run([str(p) for p in prompts], TRLGenerator(trainer), sync=sync)
 
-    def run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None = None) -> dict[str, Any]:
-        """Play every task key; return TRL's rollout dict (plus per-row fields for the rewards)."""
+    def run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None = None) -> RolloutFields:
+        """Play every task key; return TRL's rollout dict (plus per-row fields for the rewards).
+
+        An unscorable row (:meth:`scorable`) keeps its tokens but gets ``env_mask`` all 0, so it
+        takes no part in the loss, and ``scorable=False``, so every reward term gives it None and
+        TRL leaves it out of its group's mean and spread (advantage 0).
+        """
         trajectories = self._play(keys, generator, sync)
-        return {
-            "prompt_ids": [t.prompt_ids for t in trajectories],
-            "completion_ids": [t.completion_ids for t in trajectories],
-            "logprobs": [t.logprobs for t in trajectories],
-            "env_mask": [t.env_mask for t in trajectories],
-            "policy_texts": [t.policy_texts for t in trajectories],
-            "goal_score": [t.goal_score for t in trajectories],
-            "episode_status": [
+        scorable = [self.scorable(t) for t in trajectories]
+        return RolloutFields(
+            prompt_ids=[t.prompt_ids for t in trajectories],
+            completion_ids=[t.completion_ids for t in trajectories],
+            logprobs=[t.logprobs for t in trajectories],
+            env_mask=[t.env_mask if ok else [0] * len(t.env_mask) for t, ok in zip(trajectories, scorable, strict=True)],
+            policy_texts=[t.policy_texts for t in trajectories],
+            goal_score=[t.goal_score for t in trajectories],
+            scorable=scorable,
+            episode_status=[
                 t.episode.status.value if t.episode is not None else ("failed" if t.error else "finished")
                 for t in trajectories
             ],
-            "rollout_error": [t.error or "" for t in trajectories],
-        }
+            rollout_error=[t.error or "" for t in trajectories],
+        )
+
+    def scorable(self, t: Trajectory) -> bool:
+        """Whether a sample can be scored: the policy spoke, its episode did not fail, and the
+        judge (when there is one) gave the episode a goal score."""
+        if t.error or not any(t.env_mask) or not t.policy_texts:
+            return False
+        if isinstance(t.task, SocialTask):
+            if t.episode is None or t.episode.status is EpisodeStatus.failed:
+                return False
+            if self.evaluator is not None and t.goal_score is None:
+                return False
+        return True
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -259,7 +293,6 @@ class TrajectoryRollout:
         policy.reset(task.setup, view.learner)
         entry = _Live(trajectory=t, view=view, policy=policy, observation=observation)
         t.prompt_ids = self.chat.prompt(policy.messages(observation)) + self._prefill_ids
-        entry.seen_turns = len(env.episode.turns)
         if info.get("failed") or view.learner not in env.agents:
             await self._close(entry)
         return entry
@@ -270,6 +303,7 @@ class TrajectoryRollout:
         entry.ended_with_eos = bool(ids) and ids[-1] in self.chat.eos_ids
         text = self.think_prefill + self.chat.decode(ids)
         t.policy_texts.append(text)
+        entry.policy.dialogue.add_reply(text)
         observation = entry.observation
         try:
             interpretation = entry.policy.interpret(text, observation)
@@ -288,20 +322,15 @@ class TrajectoryRollout:
             completion_tokens=len(ids),
             error=error,
         )
-        entry.seen_turns = len(entry.view.env.episode.turns) + 1
         observation, _, terminated, truncated, _ = await entry.view.step(turn)
         entry.observation = observation
         if terminated or truncated:
             await self._close(entry)
             return
-        # The partner's reply goes into the stream now, so the next turn is generated seeing it.
-        t.add(self.chat.feedback(self._feedback(entry), entry.ended_with_eos) + self._prefill_ids, 0)
-        entry.seen_turns = len(entry.view.env.episode.turns)
-
-    def _feedback(self, entry: _Live) -> str:
-        turns = entry.view.env.episode.turns[entry.seen_turns :]
-        lines = [t.action.render(t.agent) for t in turns if t.agent != entry.view.learner]
-        return "\n".join(lines) or "(no reply)"
+        # The partner's reply goes into the stream now, so the next turn is generated seeing it;
+        # its text comes from the same SIPDialogue that builds the evaluated agent's context.
+        update = entry.policy.dialogue.add_update(observation)
+        t.add(self.chat.feedback(update, entry.ended_with_eos) + self._prefill_ids, 0)
 
     async def _close(self, entry: _Live) -> None:
         t = entry.trajectory

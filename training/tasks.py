@@ -2,16 +2,16 @@
 
 TRL hands ``rollout_func`` only the ``prompt`` column, so each row's prompt is a stable task key
 (``social:<n>`` / ``mcq:<item id>``) and the rollout looks the task up here. The other columns
-(kind, MCQ fields) reach the reward functions.
+reach the reward functions under exactly the names the terms take (:class:`TrainingRow`), and
+the rollout adds its own per-sample fields (:class:`training.rollout.RolloutFields`).
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from eval.items import MCQItem
 from scenarios.schema import EpisodeSetup
@@ -35,6 +35,44 @@ class MCQTask:
 
 
 Task = SocialTask | MCQTask
+
+
+class TrainingRow(TypedDict):
+    """One GRPO dataset row. Field names are the keyword arguments of the reward terms."""
+
+    prompt: str
+    """The task key (TRL passes only this column to the rollout)."""
+    kind: Literal["mcq", "social"]
+    context: str
+    """MCQ: the story. Social: the setting."""
+    question: str
+    """MCQ: the question. Social: empty."""
+    goal: str
+    """Social: the policy role's goal as that role sees it. MCQ: empty."""
+    options: list[str]
+    """MCQ options in the order the prompt letters them; empty for free-text items and episodes."""
+    answer: int
+    """Index of the gold option; -1 when there is none (free text, episodes)."""
+    answer_text: str
+    """Gold answer as text (free-text items; the gold option's text for lettered items)."""
+
+
+def row_features() -> Any:
+    """The ``datasets.Features`` of a :class:`TrainingRow` (explicit, so an all-empty column keeps its type)."""
+    from datasets import Features, Sequence, Value
+
+    return Features(
+        {
+            "prompt": Value("string"),
+            "kind": Value("string"),
+            "context": Value("string"),
+            "question": Value("string"),
+            "goal": Value("string"),
+            "options": Sequence(Value("string")),
+            "answer": Value("int64"),
+            "answer_text": Value("string"),
+        }
+    )
 
 
 class TaskRegistry:
@@ -73,31 +111,38 @@ class TaskRegistry:
             keys.append(key)
         return keys
 
-    def row(self, key: str) -> dict[str, Any]:
+    def row(self, key: str) -> TrainingRow:
         """The dataset row for one task (uniform columns for both kinds)."""
         task = self[key]
         if isinstance(task, MCQTask):
             item = task.item
-            return {
-                "prompt": key,
-                "kind": "mcq",
-                "context": item.context,
-                "question": item.question,
-                "options_json": json.dumps(item.options),
-                "answer": -1 if item.answer is None else item.answer,
-                "answer_text": item.answer_text,
-            }
+            return TrainingRow(
+                prompt=key,
+                kind="mcq",
+                context=item.context,
+                question=item.question,
+                goal="",
+                options=list(item.options),
+                answer=-1 if item.answer is None else item.answer,
+                answer_text=item.answer_text,
+            )
         setup = task.setup
-        goal = setup.scenario.goals[task.policy_role]
-        return {
-            "prompt": key,
-            "kind": "social",
-            "context": f"{setup.scenario.setting}\n{goal.for_agent()}",
-            "question": "",
-            "options_json": "[]",
-            "answer": -1,
-            "answer_text": "",
-        }
+        return TrainingRow(
+            prompt=key,
+            kind="social",
+            context=setup.scenario.setting,
+            question="",
+            goal=setup.scenario.goals[task.policy_role].for_agent(),
+            options=[],
+            answer=-1,
+            answer_text="",
+        )
+
+    def dataset(self, keys: Sequence[str]) -> Any:
+        """A ``datasets.Dataset`` of the rows for ``keys`` (typed columns)."""
+        from datasets import Dataset
+
+        return Dataset.from_list([dict(self.row(k)) for k in keys], features=row_features())
 
 
 def mixed_keys(social: Sequence[str], mcq: Sequence[str], n: int, mcq_fraction: float, seed: int) -> list[str]:

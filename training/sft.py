@@ -1,0 +1,260 @@
+"""``python -m training.sft``: the SIP warm-up, supervised fine-tuning (TRL ``SFTTrainer``) before GRPO.
+
+A small policy rarely writes ``<think>`` ... ``</think><Answer>`` on its own, so GRPO's format
+and accuracy terms start with no variance to learn from. The warm-up teaches the format on
+written SIP traces (:mod:`training.sft_data`): generated theory-of-mind items whose four stages
+are grounded in the story and end in the gold letter, and first social turns with reasoning and
+an act. Each example is tokenized exactly as the GRPO rollout tokenizes a policy turn (the same
+chat template, the think prefill in the prompt), and only the completion is trained on.
+
+Examples::
+
+    python -m training.sft --output-dir runs/sft                    # embedded model, CPU, minutes
+    python -m training.grpo --env sotopia --model runs/sft/final     # GRPO from the warm-up
+    python -m training.sft --model Qwen/Qwen3-0.6B --mcq-examples 4000 --social-examples 1000 --output-dir runs/sft-q
+
+The result is a transformers checkpoint at ``DIR/final`` (LoRA adapters are merged into it), usable
+as ``--model DIR/final`` for training and ``sip:DIR/final`` for evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+from training.config import PRESETS, TrainConfig, build_config
+
+SFT_FIELDS = (
+    "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_learning_rate",
+    "sft_seed", "lora", "lora_r", "lora_alpha", "lora_target_modules", "think_prefill", "tom_orders", "tom_rules",
+    "tom_steps", "env", "seed", "heldout_seed",
+)  # fmt: skip
+"""The config fields the warm-up depends on (its cache key; nothing else changes its result)."""
+
+
+def tom_config(config: TrainConfig) -> Any:
+    """The ToM generator settings of a run (training items, warm-up traces and held-out items alike)."""
+    from eval.tom_generator import ToMConfig
+
+    return ToMConfig(orders=tuple(config.tom_orders), with_rules=config.tom_rules, n_steps=tuple(config.tom_steps))
+
+
+def check_seeds(config: TrainConfig) -> None:
+    """Refuse a run whose training seeds are the held-out seed (generated items would overlap)."""
+    for name in ("sft_seed", "seed"):
+        if getattr(config, name) == config.heldout_seed:
+            raise ValueError(
+                f"{name}={getattr(config, name)} equals heldout_seed: training would see the held-out items; "
+                f"pick another {name} or heldout_seed"
+            )
+
+
+def build_examples(config: TrainConfig) -> list[Any]:
+    """The warm-up's examples (seeded; never from the held-out seed)."""
+    from training.sft_data import sft_examples
+
+    check_seeds(config)
+    return sft_examples(
+        config.sft_mcq_examples, config.sft_social_examples, config.sft_seed, tom_config(config), env=config.env or "sotopia"
+    )
+
+
+def tokenized_rows(examples: list[Any], tokenizer: Any, think_prefill: str) -> list[dict[str, list[int]]]:
+    """``input_ids`` and ``completion_mask`` per example, built like a GRPO policy turn.
+
+    prompt = chat template of the messages + the think prefill (mask 0); completion = the
+    example's text + end of turn (mask 1). :class:`training.rollout.ChatTokens` is the one
+    tokenization of both.
+    """
+    from training.rollout import ChatTokens
+
+    chat = ChatTokens(tokenizer)
+    prefill = list(tokenizer(think_prefill, add_special_tokens=False)["input_ids"]) if think_prefill else []
+    end = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    rows = []
+    for example in examples:
+        prompt = chat.prompt(example.messages) + prefill
+        completion = list(tokenizer(example.completion, add_special_tokens=False)["input_ids"]) + end
+        rows.append({"input_ids": prompt + completion, "completion_mask": [0] * len(prompt) + [1] * len(completion)})
+    return rows
+
+
+def cache_key(config: TrainConfig, examples: list[Any]) -> str:
+    """A hash of everything the warm-up's result depends on: settings, the examples' text, the libraries."""
+    import transformers
+    import trl
+
+    payload = {
+        "settings": {k: getattr(config, k) for k in SFT_FIELDS},
+        "examples": hashlib.sha256(
+            json.dumps([[e.messages, e.completion] for e in examples]).encode()
+        ).hexdigest(),
+        "versions": [trl.__version__, transformers.__version__],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def lora_config(config: TrainConfig) -> Any:
+    """PEFT's ``LoraConfig`` for a run with ``lora: true``, else None."""
+    if not config.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        target_modules=config.lora_target_modules,
+        lora_dropout=0.0,
+        task_type="CAUSAL_LM",
+    )
+
+
+def train_sft(config: TrainConfig, output_dir: Path) -> Path:
+    """Run the warm-up into ``output_dir``; return ``output_dir/final`` (a merged transformers checkpoint)."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from training.grpo import resolve_policy
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    examples = build_examples(config)
+    if not examples:
+        raise ValueError("the warm-up has no examples: raise sft_mcq_examples or sft_social_examples")
+    policy_path = resolve_policy(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(policy_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    rows = tokenized_rows(examples, tokenizer, config.think_prefill)
+    dataset = Dataset.from_list(rows)
+    args = SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=config.sft_epochs,
+        per_device_train_batch_size=config.sft_batch_size,
+        learning_rate=config.sft_learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_ratio=0.05,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=config.sft_seed,
+        completion_only_loss=True,
+        max_length=max(len(r["input_ids"]) for r in rows),
+        use_cpu=not _has_cuda(),
+        bf16=config.bf16,
+        disable_tqdm=True,
+        gradient_checkpointing=False,
+    )
+    trainer = SFTTrainer(
+        model=policy_path, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config)
+    )
+    from training.callbacks import MetricsJSONL
+
+    trainer.add_callback(MetricsJSONL(output_dir / "metrics.jsonl"))
+    started = time.perf_counter()
+    trainer.train()
+    model = trainer.model
+    if config.lora:
+        model = model.merge_and_unload()
+    final = output_dir / "final"
+    model.save_pretrained(final, safe_serialization=True)
+    tokenizer.save_pretrained(final)
+    summary = {
+        "examples": len(examples),
+        "mcq": sum(e.kind == "mcq" for e in examples),
+        "social": sum(e.kind == "social" for e in examples),
+        "tokens": sum(len(r["input_ids"]) for r in rows),
+        "trained_tokens": sum(sum(r["completion_mask"]) for r in rows),
+        "steps": trainer.state.global_step,
+        "seconds": round(time.perf_counter() - started, 1),
+        "final_loss": next((h["loss"] for h in reversed(trainer.state.log_history) if "loss" in h), None),
+        "settings": {k: getattr(config, k) for k in SFT_FIELDS},
+    }
+    (output_dir / "sft_summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return final
+
+
+def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Path:
+    """The warm-up's checkpoint for ``config``, trained once and reused while its inputs are unchanged."""
+    from agents.local_model import default_cache_dir
+
+    examples_key = cache_key(config, build_examples(config))
+    target = (cache_dir or default_cache_dir()) / f"sft-{examples_key}"
+    final = target / "final"
+    if (final / "config.json").exists() and any(final.glob("*.safetensors")):
+        print(f"SIP warm-up: cached at {final}", file=sys.stderr)
+        return final
+    print(f"SIP warm-up: training into {target} (cached for later runs)", file=sys.stderr)
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    result = train_sft(config, tmp)
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    tmp.rename(target)
+    return target / result.name
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags; any TrainConfig field can also come from ``--config FILE``."""
+    p = argparse.ArgumentParser(prog="python -m training.sft", description=__doc__.split("\n\n")[0])
+    p.add_argument("--output-dir", required=True, help="run folder; the checkpoint goes to DIR/final")
+    p.add_argument("--preset", choices=PRESETS, help="defaults: cpu without CUDA, a100x8 with it")
+    p.add_argument("--config", help="YAML file of TrainConfig fields (applied after the preset)")
+    p.add_argument("--model", help="policy: local | HF model id | checkpoint path")
+    p.add_argument("--mcq-examples", type=int, dest="sft_mcq_examples")
+    p.add_argument("--social-examples", type=int, dest="sft_social_examples")
+    p.add_argument("--epochs", type=float, dest="sft_epochs")
+    p.add_argument("--batch-size", type=int, dest="sft_batch_size")
+    p.add_argument("--learning-rate", "--lr", type=float, dest="sft_learning_rate")
+    p.add_argument("--seed", type=int, dest="sft_seed", help="generator seed of the warm-up's ToM items")
+    p.add_argument("--lora", action="store_true", default=None, help="train LoRA adapters, merged at the end")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    args = parse_args(argv)
+    overrides = {
+        k: getattr(args, k)
+        for k in ("model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size",
+                  "sft_learning_rate", "sft_seed", "lora")
+    }  # fmt: skip
+    try:
+        config = build_config(args.preset or ("a100x8" if _has_cuda() else "cpu"), args.config, overrides)
+        started = time.perf_counter()
+        final = train_sft(config, Path(args.output_dir))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = json.loads((Path(args.output_dir) / "sft_summary.json").read_text())
+    print(
+        f"SIP warm-up: {summary['examples']} examples ({summary['mcq']} MCQ, {summary['social']} social), "
+        f"{summary['steps']} steps in {(time.perf_counter() - started) / 60:.1f} min; final loss {summary['final_loss']}"
+    )
+    print(f"Checkpoint: {final}")
+    print(f"Train:      python -m training.grpo --env sotopia --model {final}")
+    print(f"Evaluate:   python -m eval.mcq --model sip:{final} --benchmark generated --n 50 --seed {config.heldout_seed}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
