@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -86,49 +86,89 @@ async def test_factory_error_is_an_episode_failure() -> None:
     )
 
 
-async def test_episodes_run_concurrently_up_to_the_limit() -> None:
-    delay, n = 0.15, 6
-    live = 0
-    peak = 0
+GUARD_S = 30.0
+"""Only stops a hang when an overlap a test waits for never happens; a correct run never waits on it."""
+
+
+class Overlap:
+    """Counts things in flight (episodes, acts) and lets each pass only once ``need`` are in flight together.
+
+    Concurrency is checked by structure, not by the clock: code that never overlaps ``need`` of
+    them fails the wait (an AssertionError naming the peak), code that overlaps more than allowed
+    shows a ``peak`` above the limit.
+    """
+
+    def __init__(self, need: int) -> None:
+        self.need = need
+        self.now = 0
+        self.peak = 0
+        self.reached = asyncio.Event()
+
+    async def enter(self) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        if self.now >= self.need:
+            self.reached.set()
+        try:
+            await asyncio.wait_for(self.reached.wait(), GUARD_S)
+        except TimeoutError:
+            raise AssertionError(f"never {self.need} in flight at once (at most {self.peak})") from None
+
+    def exit(self) -> None:
+        self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [6, 2, 1])
+async def test_episodes_run_concurrently_up_to_the_limit(concurrency: int) -> None:
+    # an episode is live from Alice's first act to her leaving; the first `concurrency` episodes
+    # must all be live together before any of them goes on, and no more than that may ever be
+    live = Overlap(need=concurrency)
 
     class Counting(ScriptAgent):
         async def act(self, observation):
-            nonlocal live, peak
             if observation.turn == 0 and self.name == A:
-                live += 1
-                peak = max(peak, live)
+                await live.enter()
             action = await super().act(observation)
             if action.action_type.value == "leave":
-                live -= 1
+                live.exit()
             return action
 
     def factory(setup):
-        return [Counting(["a"], delay_s=delay), Counting(["b"], delay_s=delay)]  # 3 acts: a, b, leave
+        return [Counting(["a"]), Counting(["b"])]  # 3 acts: a, b, Alice leaves
 
-    started = time.perf_counter()
-    episodes = await run_episodes([make_setup(seed=i) for i in range(n)], factory, concurrency=n)
-    elapsed = time.perf_counter() - started
-    one_episode = 3 * delay
-    assert all(e.status is EpisodeStatus.finished for e in episodes)
-    assert elapsed < 2 * one_episode, f"{n} episodes took {elapsed:.2f}s; one takes {one_episode:.2f}s"
-    assert peak == n
-
-    live = peak = 0
-    started = time.perf_counter()
-    await run_episodes([make_setup(seed=i) for i in range(n)], factory, concurrency=2)
-    assert peak == 2
-    assert time.perf_counter() - started >= (n / 2) * one_episode * 0.9
+    episodes = await run_episodes([make_setup(seed=i) for i in range(6)], factory, concurrency=concurrency)
+    assert all(e.status is EpisodeStatus.finished for e in episodes), [e.error for e in episodes]
+    assert live.peak == concurrency
+    assert live.now == 0
 
 
-async def test_simultaneous_acts_overlap_within_a_step() -> None:
-    started = time.perf_counter()
+@pytest.mark.parametrize(("turn_mode", "overlap"), [("simultaneous", 2), ("round-robin", 1)])
+async def test_acts_overlap_within_a_step_only_when_simultaneous(turn_mode: str, overlap: int) -> None:
+    # per turn index: in simultaneous mode both acts of a step must be in flight together (a
+    # runner that awaited them one by one fails the wait); in round-robin mode acts never overlap
+    steps: dict[int, Overlap] = {}
+
+    class Counting(ScriptAgent):
+        async def act(self, observation):
+            step = steps.setdefault(observation.turn, Overlap(need=overlap))
+            await step.enter()
+            try:
+                await asyncio.sleep(0)  # give the other act a chance to start, if it can
+                return await super().act(observation)
+            finally:
+                step.exit()
+
     episode = await run_episode(
         make_setup(max_turns=2),
-        [ScriptAgent(["a", "b"], delay_s=0.2), ScriptAgent(["c", "d"], delay_s=0.2)],
-        {"turn_mode": "simultaneous"},
+        [Counting(["a", "b"]), Counting(["c", "d"])],
+        {"turn_mode": turn_mode},
     )
-    assert time.perf_counter() - started < 0.6, "two steps of two 0.2 s acts should take about 0.4 s"
-    assert [(t.index, t.agent) for t in episode.turns] == [(0, A), (0, B), (1, A), (1, B)]
+    assert episode.status is EpisodeStatus.finished, episode.error
+    assert steps
+    assert {turn: step.peak for turn, step in steps.items()} == {t: overlap for t in steps}
+    if turn_mode == "simultaneous":
+        assert [(t.index, t.agent) for t in episode.turns] == [(0, A), (0, B), (1, A), (1, B)]
+        assert sorted(steps) == [0, 1]
 
 
 async def test_simultaneous_failure_cancels_the_step_and_fails_the_episode() -> None:
