@@ -37,21 +37,10 @@ THINK_PREFILL: str = f"<think>\n1. {SIP_STAGES[0]}:"
 """The opening of a SIP reply; written into the prompt so a small model starts inside the format."""
 
 STAGE_GUIDE: dict[str, str] = {
-    "Cue Encoding": (
-        "list the cues that matter: what each person said and did, what they could see or "
-        "hear, the setting, any signs of emotion."
-    ),
-    "Cue Interpretation": (
-        "say what those cues mean: what each person believes, knows, wants and feels, and "
-        "why they acted as they did."
-    ),
-    "Goal Clarification": (
-        "state the goal you are serving (your character's goal, or exactly what the question "
-        "asks) and the limits on it: the relationship, social norms, anything that must stay private."
-    ),
-    "Response Generation": (
-        "consider the possible responses or options, weigh them against the goal, and pick one."
-    ),
+    "Cue Encoding": "the cues that matter: what was said, done and seen, and by whom.",
+    "Cue Interpretation": "what the cues mean for what each person believes, wants and feels.",
+    "Goal Clarification": "the goal you serve (or what the question asks) and its limits.",
+    "Response Generation": "the possible responses, weighed against the goal; pick one.",
 }
 """One-line guidance per stage, used in the instructions."""
 
@@ -70,14 +59,10 @@ def _skeleton(answer_example: str) -> str:
 
 
 _ANSWER_SPEC: dict[str, tuple[str, str]] = {
-    "mcq": (
-        "Inside <Answer> and </Answer> write only the letter of the option you choose.",
-        "B",
-    ),
+    "mcq": ("The answer is the letter of one option.", "B"),
     "social": (
-        "Inside <Answer> and </Answer> write only what your character does next: the words "
-        "they say, or a short description of their action. The other person sees nothing of "
-        "your reasoning, only this answer.",
+        "The answer is what your character does next (the words they say); "
+        "the others see only the answer, never your reasoning.",
         "...",
     ),
 }
@@ -87,7 +72,8 @@ def build_instructions(task: Literal["mcq", "social"] = "social", answer_spec: s
     """System-prompt text that explains the SIP format for ``task``.
 
     ``answer_spec`` replaces the default sentence describing what goes inside ``<Answer>``
-    (for example an agent that wants a JSON action there).
+    (for example an agent that wants a JSON action there). Kept short on purpose: every prompt
+    token is paid for on every turn of every training episode.
     """
     if task not in _ANSWER_SPEC:
         raise ValueError(f"unknown task {task!r}; expected 'mcq' or 'social'")
@@ -96,14 +82,10 @@ def build_instructions(task: Literal["mcq", "social"] = "social", answer_spec: s
         spec, example = answer_spec, "..."
     stages = "\n".join(f"{i}. {s}: {STAGE_GUIDE[s]}" for i, s in enumerate(SIP_STAGES, 1))
     return (
-        "Reason about the social situation step by step before you answer. Put your reasoning "
-        "between <think> and </think>, and work through these four stages in this order, each "
-        "starting on its own line with its number and name:\n"
+        "Reason inside <think></think> in four numbered stages, in this order:\n"
         f"{stages}\n"
-        "After </think>, give your answer between <Answer> and </Answer>, once, and write "
-        f"nothing after it. {spec}\n\n"
-        "Shape of a reply:\n"
-        f"{_skeleton(example)}"
+        f"Then give your answer once inside <Answer></Answer> and stop. {spec}\n"
+        f"Shape:\n{_skeleton(example)}"
     )
 
 
@@ -130,16 +112,14 @@ def mcq_messages(item: MCQLike, sip: bool = True) -> list[dict[str, str]]:
     if item.options:
         choose = f"one of {', '.join(letters)}" if len(letters) > 1 else letters
         ask_plain = f"Reply with the letter of the correct option ({choose}) and nothing else."
-        ask_sip = f"Work through the four stages, then put the letter of the correct option ({choose}) inside <Answer></Answer>."
+        ask_sip = f"Answer with the letter of the correct option ({choose}) inside <Answer></Answer>."
     else:
         ask_plain = "Reply with the answer in a few words and nothing else."
-        ask_sip = (
-            "Work through the four stages, then put the answer, in a few words, inside <Answer></Answer>."
-        )
+        ask_sip = "Answer in a few words inside <Answer></Answer>."
     if sip:
         system = build_instructions(
             "mcq",
-            None if item.options else "Inside <Answer> and </Answer> write only the answer, in a few words.",
+            None if item.options else "The answer is a few words.",
         )
         return [
             {"role": "system", "content": system},

@@ -115,7 +115,7 @@ def test_instructions_name_every_stage_in_order_and_both_tags() -> None:
 
 
 def test_instruction_skeleton_is_itself_well_formed_apart_from_placeholder_stages() -> None:
-    skeleton = build_instructions("mcq").split("Shape of a reply:\n", 1)[1]
+    skeleton = build_instructions("mcq").split("Shape:\n", 1)[1]
     parse = parse_sip(skeleton)
     assert parse.order == SIP_STAGES
     assert parse.answer == "B"
