@@ -182,9 +182,24 @@ class Story:
         """Belief of ``chain`` (a1 thinks a2 thinks ... ) about ``obj``; None when undefined."""
         return _belief(self.events, tuple(chain), obj, self.object_rooms[obj])
 
+    def belief_source(self, chain: Sequence[str], obj: str) -> int | None:
+        """Index in :attr:`events` of the event that set the belief of ``chain`` about ``obj``; None when undefined.
+
+        That event was witnessed by every member of ``chain``; it is a ``place``/``move`` of the
+        object or a claim about it that the chain's model trusted.
+        """
+        return _replay(self.events, tuple(chain), obj, self.object_rooms[obj])[1]
+
 
 def _belief(events: Sequence[Event], chain: tuple[str, ...], obj: str, room: str) -> str | None:
-    """Single-pass replay of the belief of ``chain`` about ``obj`` (which lives in ``room``).
+    """Belief of ``chain`` about ``obj`` (which lives in ``room``); None when undefined."""
+    return _replay(events, chain, obj, room)[0]
+
+
+def _replay(
+    events: Sequence[Event], chain: tuple[str, ...], obj: str, room: str
+) -> tuple[str | None, int | None]:
+    """Single-pass replay of the belief of ``chain`` about ``obj``: (container, index of the event that set it).
 
     ``seen[j]`` holds ``last_seen`` for the model ``chain[:j+1]``; an event enters the models of all
     prefixes whose members all witnessed it.
@@ -194,6 +209,7 @@ def _belief(events: Sequence[Event], chain: tuple[str, ...], obj: str, room: str
     seen: list[dict[str, int]] = [{} for _ in range(k)]
     last = chain[-1]
     loc: str | None = None
+    source: int | None = None
     first = chain[0]
     for i, e in enumerate(events):
         w = e.witnesses
@@ -204,19 +220,19 @@ def _belief(events: Sequence[Event], chain: tuple[str, ...], obj: str, room: str
             depth += 1
         if depth == k and e.obj == obj:
             if e.kind in (PLACE, MOVE):
-                loc = e.container
+                loc, source = e.container, i
             elif e.kind in CLAIMS:
                 s = e.actor
                 if last != s:
                     if seen[k - 1].get(s, -1) > seen[k - 1].get(last, -1):  # type: ignore[arg-type]
-                        loc = e.container
+                        loc, source = e.container, i
                 elif k >= 2 and chain[-2] != s and seen[k - 2].get(s, -1) > seen[k - 2].get(chain[-2], -1):  # type: ignore[arg-type]
-                    loc = e.container
+                    loc, source = e.container, i
         if e.room == room:
             for j in range(depth):
                 for x in e.present_after:
                     seen[j][x] = i
-    return loc
+    return loc, source
 
 
 class StoryBuilder:
@@ -429,10 +445,18 @@ def question_text(chain: Sequence[str], obj: str) -> str:
     return f"Where does {chain[0]} think" + "".join(f" {a} thinks" for a in chain[1:]) + f" the {obj} is?"
 
 
-def _question(
-    rng: random.Random, story: Story, order: int, want_false: bool | None
-) -> tuple[str, str, str, str] | None:
-    """(object, question, gold container, kind) for ``order``, or None when nothing suitable was found.
+class _Found(NamedTuple):
+    """A question found for a story: its object, text, gold container, kind and belief chain (empty for order 0)."""
+
+    obj: str
+    question: str
+    gold: str
+    kind: str
+    chain: tuple[str, ...] = ()
+
+
+def _question(rng: random.Random, story: Story, order: int, want_false: bool | None) -> _Found | None:
+    """The question found for ``order`` (see :class:`_Found`), or None when nothing suitable was found.
 
     ``want_false``: for belief questions, whether the gold must differ from reality (None: either).
     """
@@ -441,8 +465,8 @@ def _question(
     if order == 0:
         obj = objects[0]
         if rng.random() < 0.5:
-            return obj, question_text((), obj), story.location(obj), "reality"
-        return obj, f"Where was the {obj} at the beginning?", story.initial(obj), "memory"
+            return _Found(obj, question_text((), obj), story.location(obj), "reality")
+        return _Found(obj, f"Where was the {obj} at the beginning?", story.initial(obj), "memory")
     for obj in objects:
         truth = story.location(obj)
         # Only people who saw or heard something about the object can hold a belief about it.
@@ -462,8 +486,37 @@ def _question(
             tried.add(tuple(chain))
             gold = story.belief(chain, obj)
             if gold is not None and (want_false is None or (gold != truth) == want_false):
-                return obj, question_text(chain, obj), gold, "belief"
+                return _Found(obj, question_text(chain, obj), gold, "belief", tuple(chain))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedExample:
+    """One generated item together with what it was built from: the story and the question's parts.
+
+    ``chain`` is the belief chain asked about (empty for reality and memory questions); ``kind``
+    is ``reality``, ``memory`` or ``belief``. ``item`` is exactly what :func:`make_item` returns.
+    """
+
+    item: MCQItem
+    story: Story
+    obj: str
+    chain: tuple[str, ...]
+    kind: str
+
+
+def make_example(seed: int, index: int, config: ToMConfig = ToMConfig()) -> GeneratedExample:
+    """Item ``index`` of the stream for ``seed`` (as :func:`make_item`), with its story, object and chain."""
+    rng = random.Random(f"tom-{seed}-{index}")
+    order = config.orders[index % len(config.orders)]
+    want_false = rng.random() < 0.5
+    for attempt in count():  # a fresh story when this one has no suitable question
+        story = generate_story(rng, config)
+        found = _question(rng, story, order, want_false if attempt < 3 else None)
+        if found is not None:
+            item = _item(rng, seed, index, order, story, found, config.with_rules)
+            return GeneratedExample(item=item, story=story, obj=found.obj, chain=found.chain, kind=found.kind)
+    raise AssertionError("unreachable")
 
 
 def make_item(seed: int, index: int, config: ToMConfig = ToMConfig()) -> MCQItem:
@@ -473,15 +526,7 @@ def make_item(seed: int, index: int, config: ToMConfig = ToMConfig()) -> MCQItem
     for a belief that differs from reality. The options are all containers of the object's room,
     shuffled. Each item has its own random generator, so it depends only on (seed, index, config).
     """
-    rng = random.Random(f"tom-{seed}-{index}")
-    order = config.orders[index % len(config.orders)]
-    want_false = rng.random() < 0.5
-    for attempt in count():  # a fresh story when this one has no suitable question
-        story = generate_story(rng, config)
-        found = _question(rng, story, order, want_false if attempt < 3 else None)
-        if found is not None:
-            return _item(rng, seed, index, order, story, found, config.with_rules)
-    raise AssertionError("unreachable")
+    return make_example(seed, index, config).item
 
 
 def _item(
@@ -490,11 +535,11 @@ def _item(
     index: int,
     order: int,
     story: Story,
-    found: tuple[str, str, str, str],
+    found: _Found,
     with_rules: bool,
 ) -> MCQItem:
-    """Wrap a story and its (object, question, gold, kind) as an :class:`MCQItem`."""
-    obj, question, gold, kind = found
+    """Wrap a story and the question found for it as an :class:`MCQItem`."""
+    obj, question, gold, kind = found.obj, found.question, found.gold, found.kind
     options = list(story.rooms[story.object_rooms[obj]])
     rng.shuffle(options)
     tags = {
