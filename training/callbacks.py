@@ -103,3 +103,15 @@ class SaveAtEnd(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.global_step >= state.max_steps:
             control.should_save = True
+
+
+class RolloutTimings(TrainerCallback):
+    """Adds the rollout's time split (``rollout/generate_s``, ``rollout/env_s``) to each step's logs."""
+
+    def __init__(self, rollout: Any) -> None:
+        self.rollout = rollout
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if logs is not None and "loss" in logs:
+            for key, value in getattr(self.rollout, "timings", {}).items():
+                logs[f"rollout/{key}"] = round(value, 2)

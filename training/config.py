@@ -81,7 +81,10 @@ class TrainConfig(BaseModel):
     sft_mcq_examples: int = Field(256, ge=0, description="Generated ToM items with written SIP traces.")
     sft_social_examples: int = Field(64, ge=0, description="First social turns with written SIP reasoning and an act.")
     sft_epochs: float = Field(1.0, gt=0)
-    sft_batch_size: int = Field(8, ge=1)
+    sft_batch_size: int = Field(8, ge=1, description="Examples per optimizer step.")
+    sft_micro_batch_size: int = Field(
+        2, ge=1, description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size."
+    )
     sft_learning_rate: float = Field(5e-4, gt=0)
     sft_seed: int = Field(0, description="Generator seed of the warm-up's ToM items (keep it apart from held-out seeds).")
 

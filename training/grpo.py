@@ -270,7 +270,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
     from agents.specs import build_agent
     from eval.judge import SotopiaJudge
     from eval.store import EpisodeStore
-    from training.callbacks import CurriculumCallback, MetricsJSONL, RichProgress, SaveAtEnd
+    from training.callbacks import CurriculumCallback, MetricsJSONL, RichProgress, RolloutTimings, SaveAtEnd
     from training.rewards import Curriculum, trl_reward_funcs
     from training.rollout import TrajectoryRollout
     from training.sft import tom_config
@@ -354,7 +354,9 @@ def train(config: TrainConfig, resume: bool) -> Path:
             heldout_callback(trainer, heldout, every=config.eval_steps, think_prefill=config.think_prefill,
                              max_new_tokens=config.turn_tokens)
         )  # fmt: skip
-    callbacks += [MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()]
+    callbacks += [
+        RolloutTimings(rollout), MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()
+    ]
     for callback in callbacks:
         trainer.add_callback(callback)
     checkpoint = _latest_checkpoint(output_dir) if resume else None

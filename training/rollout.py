@@ -27,6 +27,7 @@ server mode would deadlock.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
@@ -180,6 +181,8 @@ class TrajectoryRollout:
         self.env_settings = dict(env_settings or {})
         self.step = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.timings: dict[str, float] = {}
+        """Seconds the last call spent generating policy turns and waiting on the env (partner, judge, store)."""
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
         """TRL entry point."""
@@ -234,9 +237,18 @@ class TrajectoryRollout:
         # Generation and cross-rank collectives run here, outside the event loop; only partner
         # turns, judging and storage run inside it.
         loop = self.loop
+        timings = self.timings = {"generate_s": 0.0, "env_s": 0.0}
+
+        def in_env(coroutine: Any) -> Any:
+            begun = time.perf_counter()
+            try:
+                return loop.run_until_complete(coroutine)
+            finally:
+                timings["env_s"] += time.perf_counter() - begun
+
         trajectories = [Trajectory(task=self.tasks[key]) for key in keys]
         social = [t for t in trajectories if isinstance(t.task, SocialTask)]
-        started = loop.run_until_complete(_gather(self._start(t) for t in social))
+        started = in_env(_gather(self._start(t) for t in social))
         live = [entry for entry in started if entry is not None]
         pending = [t for t in trajectories if isinstance(t.task, MCQTask)]
         for t in pending:
@@ -251,19 +263,21 @@ class TrajectoryRollout:
                     break
             elif not prompts:
                 break
+            begun = time.perf_counter()
             ids, logprobs = generator.generate(prompts or [[self.chat.tokenizer.eos_token_id or 0]])
+            timings["generate_s"] += time.perf_counter() - begun
             if not prompts:
                 continue  # a dummy call that keeps this rank in step with the others
             for index, t in enumerate(pending):
                 self._finish_mcq(t, ids[index], None if logprobs is None else logprobs[index])
             offset, pending = len(pending), []
-            loop.run_until_complete(
+            in_env(
                 _gather(
                     self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
                     for i, entry in enumerate(batch)
                 )
             )
-        loop.run_until_complete(_gather(self._close(entry) for entry in live))
+        in_env(_gather(self._close(entry) for entry in live))
         for t in trajectories:
             # An episode that failed before the policy spoke still needs a well-formed row: it has
             # no reward (unscorable rows get no advantage) and its one token is masked out.

@@ -34,7 +34,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 from training.config import PRESETS, TrainConfig, build_config
 
 SFT_FIELDS = (
-    "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_learning_rate",
+    "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_micro_batch_size", "sft_learning_rate",
     "sft_seed", "lora", "lora_r", "lora_alpha", "lora_target_modules", "think_prefill", "tom_orders", "tom_rules",
     "tom_steps", "env", "seed", "heldout_seed",
 )  # fmt: skip
@@ -127,6 +127,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     from training.grpo import resolve_policy
 
     output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.jsonl").unlink(missing_ok=True)  # a rerun into the same folder starts a new log
     examples = build_examples(config)
     if not examples:
         raise ValueError("the warm-up has no examples: raise sft_mcq_examples or sft_social_examples")
@@ -139,10 +140,11 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     args = SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=config.sft_epochs,
-        per_device_train_batch_size=config.sft_batch_size,
+        per_device_train_batch_size=min(config.sft_micro_batch_size, config.sft_batch_size),
+        gradient_accumulation_steps=max(1, config.sft_batch_size // config.sft_micro_batch_size),
         learning_rate=config.sft_learning_rate,
         lr_scheduler_type="cosine",
-        warmup_ratio=0.05,
+        warmup_steps=2,
         logging_steps=1,
         save_strategy="no",
         report_to="none",
@@ -152,7 +154,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         use_cpu=not _has_cuda(),
         bf16=config.bf16,
         disable_tqdm=True,
-        gradient_checkpointing=False,
+        gradient_checkpointing=config.gradient_checkpointing,
     )
     trainer = SFTTrainer(
         model=policy_path, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config)
