@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=0, help="social episodes per model for the goal score (0: skip)")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
     p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
+    p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
+    p.add_argument("--grpo-prompts", type=int, default=2, help="GRPO prompts per step (default 2)")
+    p.add_argument("--grpo-lr", type=float, default=None, help="GRPO learning rate (default: the preset's)")
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     p.add_argument("--out", type=Path, default=Path("runs") / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             "--preset", preset, "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
             "--mcq", "generated", "--max-steps", str(config.max_steps), "--output-dir", str(grpo_dir),
-            "--report-to", "none", "--save-steps", str(10**6),
+            "--report-to", "none", "--save-steps", str(10**6), "--num-generations", str(args.grpo_generations),
+            "--prompts-per-step", str(args.grpo_prompts), "--lr", str(args.grpo_lr or config.learning_rate),
         ]
     )  # fmt: skip
     if code:

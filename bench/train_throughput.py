@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         model.train()
         ids = torch.randint(0, model.config.vocab_size, (args.batch, args.tokens))
 
-        def one_pass() -> None:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        def one_pass(model: Any = model, ids: Any = ids, bf16: bool = precision == "bf16") -> None:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = model(input_ids=ids, labels=ids).loss
             loss.backward()
             model.zero_grad(set_to_none=True)
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             precision, weights, "on" if checkpointing else "off", f"{seconds:.2f}",
             f"{args.batch * args.tokens / seconds:.0f}", f"{peak:.0f}",
         )  # fmt: skip
-        del model
+        del model, one_pass
     Console().print(table)
     print("peak RSS is the process maximum so far (it only grows down the table)")
     return 0

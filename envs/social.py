@@ -40,7 +40,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from envs.evaluator import Evaluator, evaluate_safely
 from envs.render import render_observation, render_transcript
-from envs.types import ActionType, AgentAction, Episode, EpisodeEvaluation, EpisodeStatus, Observation, PublicAct, Turn
+from envs.types import (
+    ActionType,
+    AgentAction,
+    Episode,
+    EpisodeEvaluation,
+    EpisodeStatus,
+    Observation,
+    PublicAct,
+    Turn,
+)
 from scenarios.graph import eligible_casts, relationship_graph
 from scenarios.schema import AgentProfile, EpisodeSetup
 

@@ -6,6 +6,7 @@ the policy is the embedded SmolLM2 converted to transformers (slow: marked).
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -321,8 +322,10 @@ def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) 
 
 
 @pytest.mark.slow
-async def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer: Any, monkeypatch: Any) -> None:
+def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer: Any, monkeypatch: Any) -> None:
     """The SIP agent's prompt for turn k (chat template + think prefill) is the rollout's context for turn k."""
+    import asyncio
+
     from agents import hf_backend
     from agents.client import ChatResult, Endpoint
     from agents.scripted import ScriptedAgent
@@ -352,12 +355,12 @@ async def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer
 
     monkeypatch.setattr(hf_backend, "chat_transformers", fake_chat)
     agent = SocialR1Agent(Endpoint(model="policy", backend="transformers", spec="hf:policy"))
-    episode = await run_episode(setup, [agent, ScriptedAgent(list(lines))], env_kwargs={"max_turns": 5})
+    episode = asyncio.run(run_episode(setup, [agent, ScriptedAgent(list(lines))], env_kwargs={"max_turns": 5}))
     assert episode.status.value != "failed", episode.error
     assert len(seen) == len(trained_contexts) >= 2
     assert seen == trained_contexts
     # each context extends the previous one (servers can reuse the prefix)
-    assert all(b.startswith(a[: -len(THINK_PREFILL)]) for a, b in zip(seen, seen[1:], strict=False))
+    assert all(b.startswith(a[: -len(THINK_PREFILL)]) for a, b in itertools.pairwise(seen))
 
 
 @pytest.mark.slow
