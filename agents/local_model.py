@@ -105,7 +105,9 @@ class LocalServer:
             "--n_threads", str(threads),
         ]  # fmt: skip
         self._log = tempfile.NamedTemporaryFile(prefix="socialgym-llama-", suffix=".log", delete=False)  # noqa: SIM115 (open while the server runs)
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -145,6 +147,20 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the server's child process: ask Linux to end it when its parent dies.
+
+    ``atexit`` does not run when the parent is killed (SIGTERM, SIGKILL, an OOM kill), which used
+    to leave a llama.cpp server holding memory after an interrupted training run.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 _shared_server: LocalServer | None = None

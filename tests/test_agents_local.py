@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agents.client import RetryPolicy
@@ -45,3 +47,41 @@ async def test_socialr1_agent_on_the_embedded_model() -> None:
     assert record.sip_ok is not None
     if record.reasoning:  # whatever the model reasoned stays off the act
         assert record.reasoning not in action.argument
+
+
+@pytest.mark.slow
+def test_server_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A training run killed with SIGKILL must not leave the llama.cpp server behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from agents.local_model import LocalServer\n"
+        "server = LocalServer().start()\n"
+        "print(server.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )  # fmt: skip
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(200):  # the kernel delivers SIGTERM to the server; give it time to exit
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{child}/stat") as handle:
+            if handle.read().split()[2] == "Z":  # exited, waiting for init to reap it
+                return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the embedded server outlived its killed parent")
