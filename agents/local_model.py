@@ -12,6 +12,7 @@ Two ways to use it, both offline:
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import importlib.util
 import os
 import socket
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
 LOCAL_API_BASE_ENV = "SOCIALGYM_LOCAL_API_BASE"
@@ -105,9 +107,7 @@ class LocalServer:
             "--n_threads", str(threads),
         ]  # fmt: skip
         self._log = tempfile.NamedTemporaryFile(prefix="socialgym-llama-", suffix=".log", delete=False)  # noqa: SIM115 (open while the server runs)
-        self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-        )
+        self.process = _spawn(command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -161,6 +161,21 @@ def _die_with_parent() -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+_spawner: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start ``command`` from one long-lived thread, so that it ends when this process dies.
+
+    Linux sends the parent-death signal when the *thread* that forked the child ends; servers
+    started from short-lived worker threads (``asyncio.to_thread``) would be stopped mid-run.
+    """
+    global _spawner
+    if _spawner is None:
+        _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialgym-spawner")
+    return _spawner.submit(subprocess.Popen, command, preexec_fn=_die_with_parent, **kwargs).result()
 
 
 _shared_server: LocalServer | None = None
