@@ -184,14 +184,17 @@ def unload(source: str | None = None) -> None:
 
 
 def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
-    """The chat template applied to ``messages``, ending with the assistant's turn opening.
+    """The conversation as text ending with the assistant's turn opening.
 
-    A template that rejects the system role gets the system text prepended to the first user
-    message instead.
+    Multi-turn conversations are rendered append-only (:class:`agents.chat_format.ChatTokens`),
+    exactly as the GRPO rollout built them in training. A template that rejects the system role
+    gets the system text prepended to the first user message instead.
     """
+    from agents.chat_format import ChatFormatError, ChatTokens
+
     try:
-        return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
-    except Exception:
+        return ChatTokens(tokenizer).render(messages)
+    except ChatFormatError:
         if not messages or messages[0].get("role") != "system":
             raise
     system, rest = messages[0]["content"], [dict(m) for m in messages[1:]]
@@ -199,7 +202,7 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
         rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
     else:
         rest.insert(0, {"role": "user", "content": system})
-    return str(tokenizer.apply_chat_template(rest, add_generation_prompt=True, tokenize=False))
+    return ChatTokens(tokenizer).render(rest)
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:

@@ -322,9 +322,16 @@ def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) 
 
 
 @pytest.mark.slow
-def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer: Any, monkeypatch: Any) -> None:
-    """The SIP agent's prompt for turn k (chat template + think prefill) is the rollout's context for turn k."""
+@pytest.mark.parametrize("template", ["embedded", "history-rewriting"])
+def test_evaluated_agent_sees_the_rollouts_context_at_every_turn(tokenizer: Any, monkeypatch: Any, template: str) -> None:
+    """The SIP agent's prompt for turn k (chat template + think prefill) is the rollout's context for turn k,
+    also with a Qwen3-style template that rewrites earlier turns when the conversation is rendered whole."""
     import asyncio
+
+    from test_chat_format import rewriting
+
+    if template == "history-rewriting":
+        tokenizer = rewriting(tokenizer)
 
     from agents import hf_backend
     from agents.client import ChatResult, Endpoint

@@ -79,10 +79,10 @@ def evaluate_items(
     """Greedy SIP answers of ``model`` to ``items``, scored as ``eval.mcq`` scores them."""
     import torch
 
+    from agents.chat_format import ChatTokens
     from agents.sip import mcq_messages
     from eval.benchmarks.protocol import read_reply
     from eval.benchmarks.scoring import is_correct
-    from training.rollout import ChatTokens
 
     chat = ChatTokens(tokenizer)
     prefill = list(tokenizer(think_prefill, add_special_tokens=False)["input_ids"]) if think_prefill else []

@@ -34,6 +34,7 @@ from typing import Any, Protocol, TypedDict
 
 from agents import sip
 from agents.base import Agent
+from agents.chat_format import ChatTokens
 from agents.llm import UnusableOutputError
 from agents.socialr1 import SocialR1Agent
 from envs.evaluator import Evaluator
@@ -63,44 +64,6 @@ class TRLGenerator:
         """Generate one completion per prompt."""
         completion_ids, logprobs = self.trainer._generate_single_turn(prompt_ids, None, {}, 1)
         return [list(map(int, ids)) for ids in completion_ids], logprobs
-
-
-class ChatTokens:
-    """Token-level chat formatting derived from the tokenizer's own chat template."""
-
-    _SENTINEL = "\x00FEEDBACK\x00"
-    _REPLY = "\x00REPLY\x00"
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-        probe = [{"role": "user", "content": "u"}, {"role": "assistant", "content": self._REPLY}]
-        closed = tokenizer.apply_chat_template(probe, tokenize=False)
-        full = tokenizer.apply_chat_template(
-            [*probe, {"role": "user", "content": self._SENTINEL}], tokenize=False, add_generation_prompt=True
-        )
-        cut = closed.rindex(self._REPLY) + len(self._REPLY)
-        if not full.startswith(closed[:cut]) or self._SENTINEL not in full:
-            raise ValueError("the tokenizer's chat template does not extend a conversation by appending text")
-        self._feedback_template = full[cut:]
-        eos = tokenizer.eos_token or ""
-        self._eos_text = eos if eos and self._feedback_template.startswith(eos) else ""
-        self.eos_ids = {i for i in [tokenizer.eos_token_id] if i is not None}
-
-    def prompt(self, messages: list[dict[str, str]]) -> list[int]:
-        """Token ids of a conversation ready for the assistant's turn."""
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def feedback(self, text: str, previous_ended_with_eos: bool) -> list[int]:
-        """Ids that close the assistant turn (unless EOS already did), add a user turn, open the next reply."""
-        rendered = self._feedback_template.replace(self._SENTINEL, text)
-        if previous_ended_with_eos and self._eos_text:
-            rendered = rendered[len(self._eos_text) :]
-        return list(self.tokenizer(rendered, add_special_tokens=False)["input_ids"])
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of generated ids without special tokens."""
-        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
 
 
 @dataclass

@@ -72,10 +72,10 @@ def tokenized_rows(examples: list[Any], tokenizer: Any, think_prefill: str) -> l
     """``input_ids`` and ``completion_mask`` per example, built like a GRPO policy turn.
 
     prompt = chat template of the messages + the think prefill (mask 0); completion = the
-    example's text + end of turn (mask 1). :class:`training.rollout.ChatTokens` is the one
+    example's text + end of turn (mask 1). :class:`agents.chat_format.ChatTokens` is the one
     tokenization of both.
     """
-    from training.rollout import ChatTokens
+    from agents.chat_format import ChatTokens
 
     chat = ChatTokens(tokenizer)
     prefill = list(tokenizer(think_prefill, add_special_tokens=False)["input_ids"]) if think_prefill else []
