@@ -102,6 +102,8 @@ class TerminationReason(StrEnum):
     leave = "leave"
     stale_turns = "stale_turns"
     max_turns = "max_turns"
+    token_cap = "token_cap"
+    """Ended from outside before its next turn (a training rollout's episode token cap): a truncation."""
 
 
 class EnvConfig(BaseModel):
@@ -477,6 +479,13 @@ class SocialEpisodeEnv(ParallelEnv):
         episode.status = EpisodeStatus.failed
         episode.error = error
         episode.finished_at = datetime.now(UTC)
+        self.agents = []
+
+    def end(self, reason: TerminationReason) -> None:
+        """End a running episode from outside (e.g. a rollout's token cap); judged like any finished one."""
+        if self.episode.status is not EpisodeStatus.running:
+            raise RuntimeError(f"the episode is already {self.episode.status.value}")
+        self._finish(reason)
         self.agents = []
 
     def render(self) -> str | None:

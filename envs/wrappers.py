@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from envs.evaluator import Evaluator, aevaluate_safely
 from envs.runner import TurnError, describe_agent, play_step
-from envs.social import SocialEpisodeEnv
+from envs.social import SocialEpisodeEnv, TerminationReason
 from envs.types import AgentAction, Episode, EpisodeStatus, Observation, Turn
 
 if TYPE_CHECKING:
@@ -133,9 +133,16 @@ class SingleAgentEnv:
         info["scores"] = dict(episode.scores.get(self.learner, {}))
         if episode.evaluation and not episode.evaluation.get("ok"):
             info["evaluation_error"] = episode.evaluation.get("error")
-        truncated = episode.termination_reason == "max_turns"
+        truncated = episode.termination_reason in ("max_turns", "token_cap")
         reward = float(episode.rewards.get(self.learner, 0.0))
         return self._require_last(), reward, not truncated, truncated, info
+
+    async def truncate(self, reason: str = "token_cap") -> None:
+        """End the running episode before the learner's next turn (a truncation), and judge it."""
+        self.env.end(TerminationReason(reason))
+        episode = self.env.episode
+        if self.evaluator is not None and episode.evaluation is None:
+            self.env.apply_evaluation(await aevaluate_safely(self.evaluator, episode))
 
     def _failed(self, exc: TurnError) -> StepResult:
         self.env.fail(str(exc))

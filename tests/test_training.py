@@ -420,3 +420,76 @@ def test_unscorable_rows_take_no_part_in_trls_advantages(tmp_path: Path, tokeniz
     assert adv[3] == 0.0
     assert adv[:3] == pytest.approx(expected, rel=1e-4)
     assert int(inputs["tool_mask"][3].sum()) == 0 and int(inputs["tool_mask"][0].sum()) > 0
+
+
+@pytest.mark.slow
+def test_token_cap_ends_episodes_and_one_episodes_error_stays_on_its_row(tokenizer: Any) -> None:
+    from agents.scripted import ScriptedAgent
+    from training.rollout import TrajectoryRollout
+
+    tasks = TaskRegistry()
+    key = tasks.add_social(_setups(1), roles=(0,))[0]
+    policy = _CannedPolicy(tokenizer)
+    # a cap that leaves room for exactly one policy turn
+    probe = TrajectoryRollout(tasks, tokenizer, lambda t: ScriptedAgent(["Sure, go on."] * 5), max_turns=6)
+    one_turn = probe.run([key], policy)
+    cap = len(one_turn["prompt_ids"][0]) + 40 + 24
+    capped = TrajectoryRollout(
+        tasks, tokenizer, lambda t: ScriptedAgent(["Sure, go on."] * 5), max_turns=6, max_episode_tokens=cap, turn_tokens=24
+    )
+    stored: list[Any] = []
+    capped.on_episode = stored.append
+    out = capped.run([key], _CannedPolicy(tokenizer))
+    assert len(out["policy_texts"][0]) < len(one_turn["policy_texts"][0])
+    assert stored[0].termination_reason == "token_cap" and stored[0].status.value == "finished"
+    assert out["scorable"] == [True]
+
+    def explode(episode: Any) -> None:
+        if not getattr(explode, "done", False):
+            explode.done = True  # type: ignore[attr-defined]
+            raise RuntimeError("store unavailable")
+
+    flaky = TrajectoryRollout(tasks, tokenizer, lambda t: ScriptedAgent(["Sure."] * 5), max_turns=4, on_episode=explode)
+    out = flaky.run([key, key], _CannedPolicy(tokenizer))
+    assert out["scorable"] == [False, True]
+    assert "store unavailable" in out["rollout_error"][0] and set(out["env_mask"][0]) == {0}
+
+
+def test_every_preset_fits_its_launcher_and_every_launcher_has_a_preset() -> None:
+    from training.config import CONFIG_DIR, LAUNCHERS, PRESETS, accelerate_processes, check_world
+
+    shipped = sorted(p.name for p in CONFIG_DIR.glob("zero*.yaml"))
+    assert shipped == sorted(LAUNCHERS), "every shipped accelerate config must name the preset it launches"
+    for launcher, preset in LAUNCHERS.items():
+        check_world(build_config(preset, None, {}), accelerate_processes(CONFIG_DIR / launcher))
+    for preset in PRESETS:
+        config = build_config(preset, None, {})
+        if config.launcher:
+            assert LAUNCHERS[config.launcher] == preset
+            check_world(config, accelerate_processes(CONFIG_DIR / config.launcher))
+    with pytest.raises(ValueError, match="cannot be split over 7 processes"):
+        check_world(build_config("a100x8", None, {}), 7)
+
+
+@pytest.mark.slow
+def test_dry_run_checks_a_gpu_preset_offline_with_a_history_rewriting_template(
+    tmp_path: Path, tokenizer: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from test_chat_format import rewriting
+
+    from training.grpo import main
+
+    folder = tmp_path / "qwen-like-tokenizer"
+    rewriting(tokenizer).save_pretrained(folder)  # a tokenizer only: no weights, nothing downloadable
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["--preset", "a100x8", "--model", str(folder), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "6 (training/configs/zero3.yaml)" in out and "30 (5 per process)" in out
+    monkeypatch.setenv("WORLD_SIZE", "7")
+    assert main(["--preset", "a100x8", "--model", str(folder), "--dry-run"]) == 2
+    assert "cannot be split over 7 processes" in capsys.readouterr().err
+    monkeypatch.delenv("WORLD_SIZE")
+    code = main(["--preset", "a100x8", "--model", str(folder), "--dry-run", "--max-episode-tokens", "20000"])
+    assert code == 2 and "exceeds vllm_max_model_length" in capsys.readouterr().err
+    assert main(["--preset", "a100x8", "--model", str(tmp_path / "nothing-here"), "--dry-run"]) == 2
+    assert "local folder" in capsys.readouterr().err

@@ -98,11 +98,27 @@ class TrainConfig(BaseModel):
     heldout_items: int = Field(0, ge=0, description="Held-out generated items evaluated every eval_steps (0: off).")
     eval_steps: int = Field(0, ge=0, description="Evaluate on the held-out items every N steps (0: only with heldout_items at the end).")
 
+    launcher: str | None = Field(
+        None, description="The accelerate config (in training/configs) this preset is launched with; None: one process."
+    )
+    max_episode_tokens: int | None = Field(
+        None,
+        ge=64,
+        description="Cap on one sample's tokens (prompt + every turn); an episode that would pass it ends "
+        "(truncated) before the next policy turn. None: the policy's context length.",
+    )
+
     # vLLM (GPU)
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_base_url: str | None = None
     vllm_gpu_memory_utilization: float = 0.3
+    vllm_max_model_length: int | None = Field(None, description="vLLM's context length (must hold max_episode_tokens).")
+    vllm_importance_sampling_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = Field(
+        "token_truncate",
+        description="Importance-sampling correction of vLLM's sampling: per token by default (a per-sequence "
+        "ratio over a whole episode is almost always out of bounds and zeroes long episodes).",
+    )
 
 
 def load_preset(name: str) -> dict[str, Any]:
@@ -140,3 +156,26 @@ def build_config(preset: str, config_file: str | None, overrides: dict[str, Any]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ValueError(f"invalid training config ({source} + flags): {problems}") from None
+
+
+LAUNCHERS: dict[str, str] = {"zero2.yaml": "cpu", "zero3.yaml": "a100x8"}
+"""Each shipped accelerate config and the preset it launches."""
+
+
+def accelerate_processes(path: Path) -> int:
+    """``num_processes`` of an accelerate config file."""
+    data = read_yaml(path)
+    value = data.get("num_processes", 1)
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{path}: num_processes must be a positive integer, got {value!r}")
+    return value
+
+
+def check_world(config: TrainConfig, world: int) -> None:
+    """Refuse settings the launch cannot run: rows per step must split evenly over the processes."""
+    rows = config.num_generations * config.prompts_per_step
+    if rows % world:
+        raise ValueError(
+            f"num_generations x prompts_per_step = {config.num_generations} x {config.prompts_per_step} = {rows} "
+            f"rows per step cannot be split over {world} processes: change prompts_per_step or the launcher's num_processes"
+        )

@@ -27,7 +27,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from training.config import PRESETS, TrainConfig, build_config
+from training.config import PRESETS, TrainConfig, build_config, check_world
 
 
 class TrainingSetupError(RuntimeError):
@@ -84,6 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accuracy-wrong", type=float, help="accuracy term for a wrong answer (ToM-RL: -2)")
     p.add_argument("--heldout-items", type=int, help="held-out generated items evaluated every --eval-steps")
     p.add_argument("--eval-steps", type=int, help="evaluate on the held-out items every N steps")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check config, tokenizer, chat template, launch arithmetic and lengths offline; print the plan")
+    p.add_argument("--accelerate-config", help="accelerate config the run will be launched with (its num_processes)")
+    p.add_argument("--max-episode-tokens", type=int)
     p.add_argument("--use-vllm", action="store_true", default=None)
     p.add_argument("--vllm-mode", choices=["colocate", "server"])
     p.add_argument("--vllm-server-base-url")
@@ -107,7 +111,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
             "prompts_per_step", "learning_rate", "beta", "max_turns", "turn_tokens", "mcq_fraction", "mcq_items",
             "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
             "warmup", "lora", "content_judge", "content_judge_api_base", "accuracy_correct", "accuracy_wrong",
-            "heldout_items", "eval_steps",
+            "heldout_items", "eval_steps", "max_episode_tokens",
         )
     }  # fmt: skip
     if args.model is not None and args.warmup is None:
@@ -159,6 +163,8 @@ def grpo_args(config: TrainConfig, output_dir: Path, *, per_device_batch: int) -
         vllm_mode=config.vllm_mode,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        vllm_max_model_length=config.vllm_max_model_length,
+        vllm_importance_sampling_mode=config.vllm_importance_sampling_mode,
         disable_tqdm=True,
         # always explicit: a False in the config used to be dropped, leaving TRL's default (True)
         gradient_checkpointing=config.gradient_checkpointing,
@@ -297,11 +303,8 @@ def train(config: TrainConfig, resume: bool) -> Path:
         tokenizer.pad_token = tokenizer.eos_token
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    check_world(config, world)
     samples_per_step = config.num_generations * config.prompts_per_step
-    if samples_per_step % world:
-        raise TrainingSetupError(
-            f"num_generations x prompts_per_step = {samples_per_step} must be divisible by the {world} processes"
-        )
     n_rows = max(64, 4 * config.max_steps * config.prompts_per_step * config.gradient_accumulation_steps)
     keys = mixed_keys(social, mcq, n_rows, config.mcq_fraction, config.seed)
     dataset = tasks.dataset(keys)
@@ -323,6 +326,8 @@ def train(config: TrainConfig, resume: bool) -> Path:
         max_turns=config.max_turns,
         on_episode=store.write,
         think_prefill=config.think_prefill,
+        max_episode_tokens=config.max_episode_tokens,
+        turn_tokens=config.turn_tokens,
     )
     terms = list(config.reward_terms)
     args = grpo_args(config, output_dir, per_device_batch=samples_per_step // world)
@@ -375,9 +380,107 @@ def _latest_checkpoint(output_dir: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
+def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any]:
+    """Everything a launch depends on, checked offline (no weights, no GPU, no endpoint); the plan as a dict.
+
+    Raises ValueError (or TrainingSetupError) naming the inconsistency.
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    from agents.chat_format import ChatTokens
+    from training.config import CONFIG_DIR, accelerate_processes
+
+    if os.environ.get("WORLD_SIZE"):
+        world, source = int(os.environ["WORLD_SIZE"]), "WORLD_SIZE"
+    elif accelerate_config:
+        world, source = accelerate_processes(Path(accelerate_config)), accelerate_config
+    elif config.launcher:
+        world, source = accelerate_processes(CONFIG_DIR / config.launcher), f"training/configs/{config.launcher}"
+    else:
+        world, source = 1, "one process"
+    check_world(config, world)
+    path = resolve_policy(config.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as exc:
+        raise TrainingSetupError(
+            f"cannot load the tokenizer of {config.model!r} from local files ({type(exc).__name__}); "
+            "pass --model a local folder that holds at least its tokenizer"
+        ) from None
+    chat = ChatTokens(tokenizer)
+    context: int | None = None
+    try:
+        context = getattr(AutoConfig.from_pretrained(path, local_files_only=True), "max_position_embeddings", None)
+    except Exception:
+        context = None  # a tokenizer-only folder: the model's length is checked at launch
+    tasks, social, mcq = build_tasks(config)
+    first = _longest_first_prompt(tasks, social, chat) if social else 0
+    mcq_first = max((len(chat.prompt(_mcq_messages(tasks[k]))) for k in mcq[:50]), default=0)
+    policy_turns = (config.max_turns + 1) // 2
+    # each later turn: the partner's act (its budget plus the transcript line) and the next opening
+    worst = max(first + policy_turns * config.turn_tokens + (policy_turns - 1) * (config.partner_max_tokens + 48),
+                mcq_first + config.turn_tokens)  # fmt: skip
+    cap = config.max_episode_tokens or context
+    for name, limit in (("the policy's context", context), ("vllm_max_model_length", config.vllm_max_model_length)):
+        if limit is not None and config.max_episode_tokens is not None and config.max_episode_tokens > limit:
+            raise ValueError(f"max_episode_tokens={config.max_episode_tokens} exceeds {name} ({limit}): lower it")
+    if cap is None and worst > 32768:
+        raise ValueError(f"episodes may reach ~{worst} tokens and nothing caps them: set max_episode_tokens")
+    if first + config.turn_tokens > (cap or worst):
+        raise ValueError(f"the first prompt ({first} tokens) leaves no room for a turn under the cap ({cap})")
+    rows = config.num_generations * config.prompts_per_step
+    return {
+        "model": config.model, "tokenizer": path, "chat template": "append-only rendering ok",
+        "world size": f"{world} ({source})", "rows per step": f"{rows} ({rows // world} per process)",
+        "social tasks": len(social), "MCQ tasks": len(mcq), "longest first prompt": first,
+        "worst-case episode tokens": worst, "episode cap": cap, "policy context": context,
+        "vllm": f"{config.vllm_mode} (max_model_length {config.vllm_max_model_length})" if config.use_vllm else "off",
+        "importance sampling": config.vllm_importance_sampling_mode if config.use_vllm else "-",
+        "warm-up": "yes (cached)" if config.warmup else "no",
+    }  # fmt: skip
+
+
+def _mcq_messages(task: Any) -> list[dict[str, str]]:
+    from agents.sip import mcq_messages
+
+    return mcq_messages(task.item, sip=True)
+
+
+def _longest_first_prompt(tasks: Any, keys: list[str], chat: Any) -> int:
+    """Tokens of the longest first policy prompt over (up to 50 of) the social tasks."""
+    from agents.socialr1 import SocialR1Agent
+    from envs.social import SocialEpisodeEnv
+
+    longest = 0
+    for key in keys[:50]:
+        task = tasks[key]
+        env = SocialEpisodeEnv(task.setup)
+        _, infos = env.reset(options={"setup": task.setup})
+        name = task.setup.agent_names[task.policy_role]
+        agent = SocialR1Agent("dry-run")
+        agent.reset(task.setup, name)
+        longest = max(longest, len(chat.prompt(agent.messages(infos[name]["observation"]))))
+    return longest
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     args = parse_args(argv)
+    if args.dry_run:
+        try:
+            config, _ = config_from_args(args)
+            plan = dry_run(config, args.accelerate_config)
+        except (TrainingSetupError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="training plan (dry run: nothing loaded, nothing contacted)", show_header=False)
+        for key, value in plan.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+        return 0
     try:
         config, resume = config_from_args(args)
         started = time.perf_counter()

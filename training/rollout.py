@@ -130,6 +130,8 @@ class TrajectoryRollout:
         on_episode: EpisodeCallback | None = None,
         env_settings: dict[str, Any] | None = None,
         think_prefill: str = "",
+        max_episode_tokens: int | None = None,
+        turn_tokens: int = 0,
     ) -> None:
         self.tasks = tasks
         self.think_prefill = think_prefill
@@ -140,6 +142,9 @@ class TrajectoryRollout:
         self.partner_factory = partner_factory
         self.evaluator = evaluator
         self.max_turns = max_turns
+        context = getattr(getattr(tokenizer, "init_kwargs", {}), "get", lambda *_: None)("model_max_length")
+        self.max_episode_tokens = max_episode_tokens or (context if isinstance(context, int) and context < 10**7 else None)
+        self.turn_tokens = turn_tokens
         self.on_episode = on_episode
         self.env_settings = dict(env_settings or {})
         self.step = 0
@@ -211,13 +216,14 @@ class TrajectoryRollout:
 
         trajectories = [Trajectory(task=self.tasks[key]) for key in keys]
         social = [t for t in trajectories if isinstance(t.task, SocialTask)]
-        started = in_env(_gather(self._start(t) for t in social))
+        started = in_env(_gather(self._start_guarded(t) for t in social))
         live = [entry for entry in started if entry is not None]
         pending = [t for t in trajectories if isinstance(t.task, MCQTask)]
         for t in pending:
             assert isinstance(t.task, MCQTask)
             t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True)) + self._prefill_ids
         while True:
+            in_env(_gather(self._close(entry, "token_cap") for entry in live if self._over_cap(entry)))
             batch = [entry for entry in live if entry.trajectory.episode is None]
             prompts = [t.prompt_ids for t in pending]
             prompts += [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
@@ -236,11 +242,13 @@ class TrajectoryRollout:
             offset, pending = len(pending), []
             in_env(
                 _gather(
-                    self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
+                    self._guarded(
+                        entry, self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
+                    )
                     for i, entry in enumerate(batch)
                 )
             )
-        in_env(_gather(self._close(entry) for entry in live))
+        in_env(_gather(self._guarded(entry, self._close(entry)) for entry in live))
         for t in trajectories:
             # An episode that failed before the policy spoke still needs a well-formed row: it has
             # no reward (unscorable rows get no advantage) and its one token is masked out.
@@ -250,9 +258,39 @@ class TrajectoryRollout:
                 t.add([self.chat.tokenizer.eos_token_id or 0], 0)
         return trajectories
 
+    async def _guarded(self, entry: _Live, coroutine: Any) -> None:
+        """Run one episode's step; an exception ends that episode as failed, recorded on its row.
+
+        It must not escape: under several processes the other ranks would wait forever in the
+        next collective for a rank that left the loop.
+        """
+        try:
+            await coroutine
+        except Exception as exc:
+            t = entry.trajectory
+            t.error = f"{type(exc).__name__}: {exc}"
+            episode = entry.view.env.episode
+            if episode.status is EpisodeStatus.running:
+                entry.view.env.fail(f"rollout error: {t.error}")
+            t.episode = episode
+
+    def _over_cap(self, entry: _Live) -> bool:
+        """Whether another policy turn could push a live episode past ``max_episode_tokens``."""
+        t = entry.trajectory
+        if self.max_episode_tokens is None or t.episode is not None:
+            return False
+        return len(t.prompt_ids) + len(t.completion_ids) + self.turn_tokens > self.max_episode_tokens
+
     def _finish_mcq(self, t: Trajectory, ids: list[int], logprobs: list[float] | None) -> None:
         t.add(ids, 1, logprobs)
         t.policy_texts.append(self.think_prefill + self.chat.decode(ids))
+
+    async def _start_guarded(self, t: Trajectory) -> _Live | None:
+        try:
+            return await self._start(t)
+        except Exception as exc:  # recorded on the row (unscorable), never escaping to the rank
+            t.error = f"{type(exc).__name__}: {exc}"
+            return None
 
     async def _start(self, t: Trajectory) -> _Live | None:
         task = t.task
@@ -309,11 +347,14 @@ class TrajectoryRollout:
         update = entry.policy.dialogue.add_update(observation)
         t.add(self.chat.feedback(update, entry.ended_with_eos) + self._prefill_ids, 0)
 
-    async def _close(self, entry: _Live) -> None:
+    async def _close(self, entry: _Live, cut: str | None = None) -> None:
+        """Finish an episode: record it, its goal score and, with ``cut``, why the rollout ended it early."""
         t = entry.trajectory
         if t.episode is not None:
             return
         episode = entry.view.env.episode
+        if cut is not None and episode.status is EpisodeStatus.running:
+            await entry.view.truncate(cut)
         t.episode = episode
         episode.metadata.update({"training_step": self.step, "task": t.task.key, "policy": entry.view.learner})
         if episode.status is EpisodeStatus.failed:
