@@ -493,3 +493,31 @@ def test_dry_run_checks_a_gpu_preset_offline_with_a_history_rewriting_template(
     assert code == 2 and "exceeds vllm_max_model_length" in capsys.readouterr().err
     assert main(["--preset", "a100x8", "--model", str(tmp_path / "nothing-here"), "--dry-run"]) == 2
     assert "local folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_rank_sends_equal_width_rounds_until_all_are_done(tokenizer: Any) -> None:
+    """vLLM server mode slices gathered results by rank position: each round is padded to the widest rank."""
+    from agents.scripted import ScriptedAgent
+    from training.rollout import TrajectoryRollout
+
+    class OtherRanks:
+        """This rank plus others that still have 3, 3, 3, 1 prompts in rounds 1-4."""
+
+        def __init__(self) -> None:
+            self.others = [3, 3, 3, 1]
+            self.seen: list[int] = []
+
+        def most(self, count: int) -> int:
+            self.seen.append(count)
+            return max(count, self.others.pop(0) if self.others else 0)
+
+    tasks = TaskRegistry()
+    key = tasks.add_social(_setups(1), roles=(0,))[0]
+    rollout = TrajectoryRollout(tasks, tokenizer, lambda t: ScriptedAgent(["Sure."] * 5), max_turns=4)
+    policy = _CannedPolicy(tokenizer)
+    sync = OtherRanks()
+    out = rollout.run([key], policy, sync=sync)
+    assert policy.calls == [3, 3, 3, 1]  # this rank's 1, 1, 0, 0 prompts padded to the others' widths
+    assert sync.seen == [1, 1, 0, 0, 0]
+    assert len(out["policy_texts"][0]) == 2 and out["scorable"] == [True]

@@ -158,7 +158,7 @@ class TrajectoryRollout:
         sync = _RankSync(trainer.accelerator) if trainer.accelerator.num_processes > 1 else None
         return self.run([str(p) for p in prompts], TRLGenerator(trainer), sync=sync)
 
-    def run(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None = None) -> RolloutFields:
+    def run(self, keys: list[str], generator: PolicyGenerator, sync: RankSync | None = None) -> RolloutFields:
         """Play every task key; return TRL's rollout dict (plus per-row fields for the rewards).
 
         An unscorable row (:meth:`scorable`) keeps its tokens but gets ``env_mask`` all 0, so it
@@ -201,7 +201,7 @@ class TrajectoryRollout:
             self._loop = asyncio.new_event_loop()
         return self._loop
 
-    def _play(self, keys: list[str], generator: PolicyGenerator, sync: _RankSync | None) -> list[Trajectory]:
+    def _play(self, keys: list[str], generator: PolicyGenerator, sync: RankSync | None) -> list[Trajectory]:
         # Generation and cross-rank collectives run here, outside the event loop; only partner
         # turns, judging and storage run inside it.
         loop = self.loop
@@ -227,16 +227,18 @@ class TrajectoryRollout:
             batch = [entry for entry in live if entry.trajectory.episode is None]
             prompts = [t.prompt_ids for t in pending]
             prompts += [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
-            if sync is not None:
-                if not sync.anyone_has(len(prompts)):
-                    break
-            elif not prompts:
+            # Under several processes every rank sends the same number of prompts each round (the
+            # cross-rank maximum, padded with one-token dummies): TRL's vLLM server mode gathers all
+            # ranks' prompts and hands each rank back the slice at its rank position.
+            width = sync.most(len(prompts)) if sync is not None else len(prompts)
+            if width == 0:
                 break
+            padded = prompts + [[self.chat.tokenizer.eos_token_id or 0]] * (width - len(prompts))
             begun = time.perf_counter()
-            ids, logprobs = generator.generate(prompts or [[self.chat.tokenizer.eos_token_id or 0]])
+            ids, logprobs = generator.generate(padded)
             timings["generate_s"] += time.perf_counter() - begun
             if not prompts:
-                continue  # a dummy call that keeps this rank in step with the others
+                continue  # a dummy round that keeps this rank in step with the others
             for index, t in enumerate(pending):
                 self._finish_mcq(t, ids[index], None if logprobs is None else logprobs[index])
             offset, pending = len(pending), []
@@ -372,15 +374,22 @@ async def _gather(coroutines: Any) -> list[Any]:
     return list(await asyncio.gather(*coroutines))
 
 
+class RankSync(Protocol):
+    """Agreement between processes on each generation round's width."""
+
+    def most(self, count: int) -> int:
+        """The largest prompt count of any rank this round (0 ends the rollout everywhere)."""
+
+
 class _RankSync:
-    """Keeps every process's number of generate calls equal."""
+    """Keeps every process's generate calls equal in number and in width."""
 
     def __init__(self, accelerator: Any) -> None:
         self.accelerator = accelerator
 
-    def anyone_has(self, count: int) -> bool:
-        """True while any rank still has prompts to generate."""
+    def most(self, count: int) -> int:
+        """The largest prompt count of any rank this round."""
         import torch
 
         value = torch.tensor([count], device=self.accelerator.device)
-        return bool(self.accelerator.gather(value).max().item() > 0)
+        return int(self.accelerator.gather(value).max().item())
