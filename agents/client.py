@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -24,11 +25,36 @@ logging.getLogger("LiteLLM").setLevel(logging.ERROR)
 LOCAL_SPEC = "local"
 
 
-class LLMCallError(RuntimeError):
-    """A model call failed for good (after retries, or with an error that retrying cannot fix)."""
+_SECRET_SHAPES = re.compile(
+    r"(?:sk|pk|rk|sess|key)-[A-Za-z0-9_\-]{8,}"  # OpenAI/Anthropic-style keys (sk-..., sk-ant-...)
+    r"|(?<=Bearer )[A-Za-z0-9._\-]{8,}"  # a bearer token echoed from a header
+    r"|AIza[0-9A-Za-z_\-]{20,}"  # Google API keys
+)
+_SECRET_NAMES = re.compile(r"(?:KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
-    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = False) -> None:
-        super().__init__(message)
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with API keys removed: the given ``secrets``, the values of secret-named environment
+    variables (``*_API_KEY``, ``*_TOKEN``, ...), and strings shaped like provider keys.
+
+    Error texts end up in episode records, summaries and reports; a provider that echoes the key in
+    its error message must not put it on disk.
+    """
+    values = {s for s in secrets if s and len(s) >= 6}
+    values |= {v for k, v in os.environ.items() if _SECRET_NAMES.search(k) and v and len(v) >= 8}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    return _SECRET_SHAPES.sub("[redacted]", text)
+
+
+class LLMCallError(RuntimeError):
+    """A model call failed for good (after retries, or with an error that retrying cannot fix).
+
+    Its message never holds an API key (:func:`redact`).
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = False, secret: str | None = None) -> None:
+        super().__init__(redact(message, secret))
         self.attempts = attempts
         self.retryable = retryable
 
@@ -268,7 +294,7 @@ async def with_retries(
             last_error = exc
             if not is_retryable(exc):
                 raise LLMCallError(
-                    f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}", attempts=attempt
+                    f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}", attempts=attempt, secret=endpoint.api_key
                 ) from exc
             if attempt < policy.max_attempts:
                 await asyncio.sleep(policy.delay(attempt))
@@ -276,6 +302,7 @@ async def with_retries(
         f"{endpoint.label}: gave up after {policy.max_attempts} attempts: "
         f"{type(last_error).__name__}: {_short(last_error)}",
         attempts=policy.max_attempts,
+        secret=endpoint.api_key,
         retryable=True,
     ) from last_error
 

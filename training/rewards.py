@@ -262,7 +262,9 @@ async def judge_content(
         except RewardJudgeError as exc:
             last = exc
         except Exception as exc:
-            raise RewardJudgeError(f"content judge {model!r} failed: {exc}") from exc
+            from agents.client import redact
+
+            raise RewardJudgeError(redact(f"content judge {model!r} failed: {exc}", params.get("api_key"))) from exc
     raise RewardJudgeError(f"content judge {model!r} gave no valid score in {attempts} attempts: {last}")
 
 
