@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -54,12 +55,17 @@ def read_episodes(path: str | os.PathLike[str]) -> list[Episode]:
     if path.is_dir():
         path = path / EPISODES_FILE
     episodes = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                episodes.append(Episode.model_validate_json(line))
-            except ValidationError as exc:
-                raise ValueError(f"{path}:{number}: not a valid episode: {exc}") from exc
+    lines = path.read_text(encoding="utf-8").split("\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            episodes.append(Episode.model_validate_json(line))
+        except ValidationError as exc:
+            if index == last and index == len(lines) - 1:  # no newline after it: a write cut short by a crash
+                warnings.warn(f"{path}:{index + 1}: the last line is cut short; kept the {len(episodes)} before it",
+                              stacklevel=2)  # fmt: skip
+                break
+            raise ValueError(f"{path}:{index + 1}: not a valid episode: {exc}") from exc
     return episodes

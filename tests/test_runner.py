@@ -270,3 +270,31 @@ async def test_sink_failure_stops_the_run() -> None:
             lambda s: [ScriptAgent(["hi"]), ScriptAgent([LEAVE])],
             sink=Full(),
         )
+
+
+def test_a_truncated_last_line_of_an_episode_sink_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    import warnings
+
+    from envs.sinks import read_episodes
+
+    episodes = _sink_episodes(tmp_path)
+    path = tmp_path / "episodes.jsonl"
+    text = "".join(e.model_dump_json() + "\n" for e in episodes)
+    path.write_text(text + episodes[0].model_dump_json()[:50])  # a crash mid-write
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [e.id for e in read_episodes(path)] == [e.id for e in episodes]
+    assert any("cut short" in str(w.message) for w in caught)
+    path.write_text(episodes[0].model_dump_json()[:50] + "\n" + text)  # damage elsewhere stays an error
+    with pytest.raises(ValueError, match=":1: not a valid episode"):
+        read_episodes(path)
+
+
+def _sink_episodes(tmp_path: Path) -> list:
+    from envs.types import Episode
+    from scenarios import load_library
+    from scenarios.graph import sample_setups
+
+    library = load_library()
+    setups = sample_setups(library, scenario_id=sorted(library.scenarios)[:2], n=1, seed=0)
+    return [Episode(id=f"ep-{i}", setup=setup) for i, setup in enumerate(setups)]

@@ -521,3 +521,26 @@ def test_every_rank_sends_equal_width_rounds_until_all_are_done(tokenizer: Any) 
     assert policy.calls == [3, 3, 3, 1]  # this rank's 1, 1, 0, 0 prompts padded to the others' widths
     assert sync.seen == [1, 1, 0, 0, 0]
     assert len(out["policy_texts"][0]) == 2 and out["scorable"] == [True]
+
+
+def test_resume_skips_cut_short_checkpoints_and_rewinds_metrics(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from training.callbacks import COMPLETE_MARKER, MarkCompleteCheckpoints, MetricsJSONL
+    from training.grpo import _latest_checkpoint
+
+    for step in (2, 4):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text("{}")
+    MarkCompleteCheckpoints().on_save(
+        SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(global_step=2, is_world_process_zero=True), None
+    )
+    assert (tmp_path / "checkpoint-2" / COMPLETE_MARKER).exists()
+    (tmp_path / "checkpoint-6").mkdir()  # killed while writing: no state, no marker
+    assert _latest_checkpoint(tmp_path) == tmp_path / "checkpoint-2"  # 4 has state but was never marked
+
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in (1, 2, 3)) + '{"step": 4, "lo')
+    MetricsJSONL(metrics).on_train_begin(None, SimpleNamespace(global_step=2, is_world_process_zero=True), None)
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1, 2]

@@ -44,6 +44,22 @@ class MetricsJSONL(TrainerCallback):
         self.path = Path(path)
         self.curriculum = curriculum
 
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """On resume, drop lines of steps after the checkpoint (an interrupted run logged them; they rerun)."""
+        if not state.is_world_process_zero or not self.path.exists():
+            return
+        kept = []
+        for line in self.path.read_text().splitlines():
+            try:
+                step = json.loads(line).get("step", 0)
+            except ValueError:
+                continue  # a line cut short by the interruption
+            if isinstance(step, int) and step <= state.global_step:
+                kept.append(line)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(f"{line}\n" for line in kept))
+        tmp.replace(self.path)
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs or "train_runtime" in logs:
             return
@@ -95,6 +111,23 @@ class RichProgress(TrainerCallback):
             self._progress.update(self._task, completed=state.global_step)
             self._progress.stop()
             self._progress = None
+
+
+COMPLETE_MARKER = "checkpoint-complete"
+"""Written into ``checkpoint-STEP/`` after everything else: a checkpoint without it was cut short."""
+
+
+class MarkCompleteCheckpoints(TrainerCallback):
+    """Marks each checkpoint complete once the trainer has written all of it (weights, optimizer, state).
+
+    A run killed while saving leaves a folder without the marker; ``--resume`` skips it.
+    """
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                (folder / COMPLETE_MARKER).write_text(json.dumps({"step": state.global_step}))
 
 
 class SaveAtEnd(TrainerCallback):

@@ -276,7 +276,14 @@ def train(config: TrainConfig, resume: bool) -> Path:
     from agents.specs import build_agent
     from eval.judge import SotopiaJudge
     from eval.store import EpisodeStore
-    from training.callbacks import CurriculumCallback, MetricsJSONL, RichProgress, RolloutTimings, SaveAtEnd
+    from training.callbacks import (
+        CurriculumCallback,
+        MarkCompleteCheckpoints,
+        MetricsJSONL,
+        RichProgress,
+        RolloutTimings,
+        SaveAtEnd,
+    )
     from training.rewards import Curriculum, trl_reward_funcs
     from training.rollout import TrajectoryRollout
     from training.sft import tom_config
@@ -360,7 +367,8 @@ def train(config: TrainConfig, resume: bool) -> Path:
                              max_new_tokens=config.turn_tokens)
         )  # fmt: skip
     callbacks += [
-        RolloutTimings(rollout), MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms), SaveAtEnd()
+        RolloutTimings(rollout), MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms),
+        SaveAtEnd(), MarkCompleteCheckpoints(),
     ]
     for callback in callbacks:
         trainer.add_callback(callback)
@@ -376,7 +384,16 @@ def train(config: TrainConfig, resume: bool) -> Path:
 
 
 def _latest_checkpoint(output_dir: Path) -> Path | None:
-    found = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    """The newest complete ``checkpoint-STEP`` (marked by :class:`MarkCompleteCheckpoints`); cut-short ones are skipped."""
+    from training.callbacks import COMPLETE_MARKER
+
+    found = [
+        p for p in output_dir.glob("checkpoint-*")
+        if p.name.split("-")[-1].isdigit() and (p / COMPLETE_MARKER).exists() and (p / "trainer_state.json").exists()
+    ]  # fmt: skip
+    skipped = sorted(p.name for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and p not in found)
+    if skipped:
+        print(f"warning: skipping incomplete checkpoints {skipped} in {output_dir}", file=sys.stderr)
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
