@@ -223,7 +223,8 @@ class TrajectoryRollout:
             assert isinstance(t.task, MCQTask)
             t.prompt_ids = self.chat.prompt(sip.mcq_messages(t.task.item, sip=True)) + self._prefill_ids
         while True:
-            in_env(_gather(self._close(entry, "token_cap") for entry in live if self._over_cap(entry)))
+            capped = [entry for entry in live if self._over_cap(entry)]
+            in_env(_gather(self._guarded(entry, self._close(entry, "token_cap")) for entry in capped))
             batch = [entry for entry in live if entry.trajectory.episode is None]
             prompts = [t.prompt_ids for t in pending]
             prompts += [entry.trajectory.prompt_ids + entry.trajectory.completion_ids for entry in batch]
