@@ -59,14 +59,35 @@ class LLMCallError(RuntimeError):
         self.retryable = retryable
 
 
+def env_number(name: str, default: float) -> float:
+    """A number from the environment variable ``name`` (``default`` when unset or empty).
+
+    The retry and timeout defaults below read these, so a command line (``python -m
+    eval.interactive`` ...) can be given short backoff and timeouts without a flag of its own:
+    ``SOCIALGYM_RETRY_ATTEMPTS``, ``SOCIALGYM_RETRY_BASE_DELAY_S``, ``SOCIALGYM_RETRY_MAX_DELAY_S``,
+    ``SOCIALGYM_LLM_TIMEOUT_S``.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
+
+
 class RetryPolicy(BaseModel):
-    """Exponential backoff with jitter for transient failures (429, 5xx, timeouts, dropped connections)."""
+    """Exponential backoff with jitter for transient failures (429, 5xx, timeouts, dropped connections).
+
+    Defaults: 4 attempts, 0.5 s base delay, 20 s ceiling; each can be set by an environment
+    variable (:func:`env_number`) for the policies built without arguments.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(4, ge=1)
-    base_delay_s: float = Field(0.5, ge=0)
-    max_delay_s: float = Field(20.0, ge=0)
+    max_attempts: int = Field(default_factory=lambda: int(env_number("SOCIALGYM_RETRY_ATTEMPTS", 4)), ge=1)
+    base_delay_s: float = Field(default_factory=lambda: env_number("SOCIALGYM_RETRY_BASE_DELAY_S", 0.5), ge=0)
+    max_delay_s: float = Field(default_factory=lambda: env_number("SOCIALGYM_RETRY_MAX_DELAY_S", 20.0), ge=0)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -87,7 +108,11 @@ class Endpoint(BaseModel):
         "litellm", description="Who serves calls: litellm, or agents.hf_backend (a checkpoint in-process)."
     )
     spec: str = Field("", description="What the user wrote (for logs and the store).")
-    timeout_s: float = 120.0
+    timeout_s: float = Field(
+        default_factory=lambda: env_number("SOCIALGYM_LLM_TIMEOUT_S", 120.0),
+        gt=0,
+        description="Seconds one call may take (env SOCIALGYM_LLM_TIMEOUT_S; the embedded server: 600).",
+    )
     max_concurrency: int | None = Field(
         None, description="Client-side cap on calls in flight (the embedded server has one slot)."
     )

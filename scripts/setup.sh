@@ -18,17 +18,40 @@ CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install --quiet -e ".[train,dev
 # (e.g. a preinstalled awscli pinning botocore, which litellm's boto3 moves) is reported, not fatal.
 "$PY" scripts/check_deps.py
 
+# On CI (CI set, and not empty/0/false/no: the tests' rule) a missing DeepSpeed or Chromium fails the
+# setup loudly, since the tests that need them fail there too; elsewhere it is a warning and they skip.
+in_ci() {
+  case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]' | tr -d '[:space:]')" in
+    "" | 0 | false | no) return 1 ;;
+    *) return 0 ;;
+  esac
+}
+missing() {  # missing WHAT CONSEQUENCE
+  if in_ci; then
+    echo "error: $1 (CI is set: CI must have it, so setup fails here instead of skipping tests)" >&2
+    exit 1
+  fi
+  echo "warning: $1; $2" >&2
+}
+
 # DeepSpeed for the accelerate ZeRO-2/3 configs. It ships only as source; with DS_BUILD_OPS=0 nothing
 # compiles at install time, and --no-build-isolation keeps pip from pulling a CUDA torch into the build.
 if ! "$PY" -c "import deepspeed" >/dev/null 2>&1; then
-  DS_BUILD_OPS=0 "$PY" -m pip install --quiet --no-build-isolation "deepspeed>=0.16" \
-    || echo "warning: DeepSpeed did not install; the ZeRO-2 test will be skipped" >&2
+  if ! DS_BUILD_OPS=0 "$PY" -m pip install --quiet --no-build-isolation "deepspeed>=0.16"; then
+    missing "DeepSpeed did not install" "the ZeRO-2 test will be skipped"
+  elif ! "$PY" -c "import deepspeed" >/dev/null 2>&1; then
+    missing "DeepSpeed installed but does not import" "the ZeRO-2 test will be skipped"
+  fi
 fi
 
 # Headless Chromium for the report's browser test (Debian package).
 if ! command -v chromium >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; the report's browser test will be skipped" >&2
+  if ! command -v apt-get >/dev/null 2>&1; then
+    missing "chromium is not installed and there is no apt-get to install it" \
+      "the report's browser test will be skipped"
+  elif ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); then
+    missing "could not install chromium" "the report's browser test will be skipped"
+  elif ! command -v chromium >/dev/null 2>&1; then
+    missing "chromium installed but not on PATH" "the report's browser test will be skipped"
   fi
 fi

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 from eval.benchmarks import BENCHMARKS, BenchmarkError, BenchmarkFormatError, load_benchmark
 from eval.benchmarks.hitom import split_choices
@@ -179,8 +180,8 @@ def test_socialiqa_hf_layout(tmp_path: Path) -> None:
 
 
 def test_socialiqa_parquet(tmp_path: Path) -> None:
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    pa = require_module("pyarrow")
+    pq = require_module("pyarrow.parquet")
     table = pa.table({"context": ["c1"], "question": ["q1"], "answerA": ["x"], "answerB": ["y"],
                       "answerC": ["z"], "label": ["2"]})
     pq.write_table(table, tmp_path / "validation-00000-of-00001.parquet")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 from agents import hf_backend
 from agents.client import Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
@@ -142,8 +143,8 @@ async def test_an_unloadable_checkpoint_raises_llm_call_error(tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def smollm2_dir() -> Path:
     """The cached transformers checkpoint of the embedded model (converted once if missing)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
+    require_module("torch")
+    require_module("transformers")
     from agents.local_model import local_policy_dir
 
     return local_policy_dir()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import markupsafe
 import pytest
+from conftest import require
 from test_store import make_episode, make_setup
 
 from envs.types import EpisodeStatus
@@ -215,8 +216,7 @@ def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Complete
 @pytest.mark.slow
 def test_report_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     binary = _chromium()
-    if binary is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium) — the browser check needs it")
+    require("Chromium", binary is not None, "apt-get install -y chromium — the browser check needs it")
     done = _run_chromium(binary, tmp_path / "profile", "--dump-dom", report.as_uri())
     assert done.returncode == 0, done.stderr[-3000:]
     dom = done.stdout

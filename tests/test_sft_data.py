@@ -8,7 +8,7 @@ import statistics
 from functools import cache
 from typing import Any
 
-import pytest
+from conftest import missing, require_module
 
 from agents.scripted import ScriptedAgent
 from agents.sip import THINK_PREFILL, check_sip, mcq_messages, parse_sip
@@ -301,7 +301,7 @@ def test_overlapping_finds_heldout_stories_that_were_trained_on() -> None:
 
 def _tokenizer() -> Any:
     """The SmolLM2 tokenizer, read from the embedded GGUF (metadata only: seconds) or the converted checkpoint."""
-    transformers = pytest.importorskip("transformers")
+    transformers = require_module("transformers")
     from agents.local_model import LocalModelError, default_cache_dir, gguf_path
 
     converted = default_cache_dir() / "smollm2-135m-instruct"
@@ -310,7 +310,7 @@ def _tokenizer() -> Any:
     try:
         path = gguf_path()
     except LocalModelError as exc:
-        pytest.skip(str(exc))
+        missing("the embedded model", str(exc))
     return transformers.AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
 
 

@@ -218,7 +218,9 @@ def test_two_cpu_processes_with_deepspeed_zero2(tmp_path: Path) -> None:
     import shutil
     import subprocess
 
-    pytest.importorskip("deepspeed", reason="DeepSpeed is in the 'gpu' extra; install it with DS_BUILD_OPS=0")
+    from conftest import require_module
+
+    require_module("deepspeed", "DeepSpeed is in the 'gpu' extra; install it with DS_BUILD_OPS=0 (scripts/setup.sh)")
     accelerate = shutil.which("accelerate")
     assert accelerate, "accelerate's launcher is part of the train extra"
     out = tmp_path / "zero2"

@@ -1,0 +1,158 @@
+"""bench/faults.py: the fault server fails what it says, and evaluation under faults fakes and loses nothing."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envs.types import EpisodeStatus
+from eval.store import EpisodeStore
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "faults.py"
+
+
+def _load_bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_faults", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_faults"] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+faults = _load_bench()
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+def _post(api_base: str, messages: list[dict[str, str]] = MESSAGES, timeout: float = 5.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"{api_base}/chat/completions",
+        data=json.dumps({"model": "fake", "messages": messages}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_each_fault_kind_fails_as_described() -> None:
+    client_timeout = 0.3
+    for kind in faults.FAULTS:
+        with faults.FaultServer(1.0, kinds=(kind,), client_timeout_s=client_timeout) as server:
+            if kind == "timeout":
+                with pytest.raises((TimeoutError, urllib.error.URLError)):
+                    _post(server.api_base, timeout=client_timeout)
+            elif kind == "drop":
+                with pytest.raises((OSError, http.client.HTTPException)):  # IncompleteRead, reset
+                    _post(server.api_base)
+            else:
+                status, body = _post(server.api_base)
+                expected = {"429": 429, "500": 500}.get(kind, 200)
+                assert status == expected, kind
+                if kind == "garbage":
+                    assert body.startswith(b"<html>")
+                elif kind == "truncated":
+                    with pytest.raises(json.JSONDecodeError):
+                        json.loads(body)
+                elif kind == "slow":
+                    content = json.loads(body)["choices"][0]["message"]["content"]
+                    assert faults.TOKEN_RE.search(content)
+            assert server.stats.faults == {kind: 1}
+            # only replies the client could read carry a token it may use
+            assert bool(server.stats.act_tokens) == (kind == "slow")
+
+
+def test_good_replies_carry_unique_tokens_and_judge_replies_are_valid() -> None:
+    from eval.judge import SOTOPIA_DIMENSIONS, judge_messages, parse_judgement
+    from scenarios import load_library
+
+    library = load_library()
+    scenario_id = sorted(library.scenarios)[0]
+    from eval.interactive import plan_setups
+
+    setup, _ = plan_setups(library, [scenario_id], 1)[0]
+    from envs.types import Episode
+
+    episode = Episode(id="x", setup=setup)
+    with faults.FaultServer(0.0) as server:
+        _, first = _post(server.api_base)
+        _, again = _post(server.api_base)  # the same call asked twice: a retry, with its own token
+        _, judged = _post(server.api_base, judge_messages(episode, SOTOPIA_DIMENSIONS))
+    texts = [json.loads(body)["choices"][0]["message"]["content"] for body in (first, again, judged)]
+    tokens = [faults.TOKEN_RE.search(text).group(0) for text in texts]
+    assert len(set(tokens)) == 3
+    assert server.stats.act_tokens == set(tokens[:2]) and server.stats.judge_tokens == {tokens[2]}
+    assert server.stats.requests == 3 and server.stats.retries == 1
+    scores = parse_judgement(texts[2], setup.agent_names, SOTOPIA_DIMENSIONS)
+    assert set(scores) == set(setup.agent_names)
+
+
+def test_faults_are_seeded_by_call_not_by_arrival_order() -> None:
+    calls = [[{"role": "user", "content": f"call {i}"}] for i in range(60)]
+
+    def fates(seed: int, order: list[int]) -> dict[int, list[str | None]]:
+        server = faults.FaultServer(0.5, seed=seed)  # decide() needs no socket
+        seen: dict[int, list[str | None]] = {}
+        for i in order:
+            for _ in range(3):
+                seen.setdefault(i, []).append(server.decide(calls[i])[0])
+        return seen
+
+    forward = fates(0, list(range(60)))
+    assert forward == fates(0, list(reversed(range(60))))
+    assert forward != fates(1, list(range(60)))
+    failed = sum(kind not in (None,) for kinds in forward.values() for kind in kinds)
+    assert 0.3 < failed / 180 < 0.7
+
+
+def test_the_server_stops_by_itself() -> None:
+    server = faults.FaultServer(0.0, lifetime_s=0.2).start()
+    api_base = server.api_base
+    time.sleep(0.6)
+    with pytest.raises(urllib.error.URLError):
+        _post(api_base, timeout=2)
+    capped = faults.FaultServer(0.0, max_requests=2).start()
+    api_base = capped.api_base
+    _post(api_base)
+    _post(api_base)
+    time.sleep(0.4)
+    with pytest.raises(urllib.error.URLError):
+        _post(api_base, timeout=2)
+    capped.stop()
+
+
+def test_interactive_under_faults_fakes_and_loses_nothing(tmp_path: Path) -> None:
+    """The real command, 3 episodes, half the calls failing and 2 attempts per call: every episode is
+    stored finished or failed with a reason, every stored act came from a model reply."""
+    result = faults.run_share(0.5, episodes=3, max_turns=2, attempts=2, timeout_s=1.0, seed=0, out_dir=tmp_path)
+    table = faults.render([result])
+    assert result.problems == [], table
+    assert result.planned == 3 and result.finished + result.failed == 3, table
+    assert result.fake_acts == 0 and result.fake_judgements == 0 and result.lost == 0, table
+    assert sum(result.faults.values()) > 0 and result.retries > 0, table
+
+    # The audit is not blind: an invented act and an episode left running are both caught.
+    with EpisodeStore(result.out) as store:
+        stored = [store.get(episode_id) for episode_id in result.plan]
+        with_turns = next(ep for ep in stored if ep is not None and ep.turns)
+        turn = with_turns.turns[0]
+        with_turns.turns[0] = turn.model_copy(
+            update={"action": turn.action.model_copy(update={"argument": "I made this up."})}
+        )
+        store.put(with_turns)
+        other = next(ep for ep in stored if ep is not None and ep.id != with_turns.id)
+        other.status, other.error = EpisodeStatus.running, None
+        store.put(other)
+    again = faults.audit(faults.ShareResult(share=0.5), result.out, result.plan, result.stats)
+    assert again.fake_acts >= 1 and again.lost == 1
