@@ -181,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LibraryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except RecursionError:  # the loaders check nesting first (scenarios.datafiles); this is a last resort
+        print("error: the input is nested too deeply to read; see the limits in scenarios/datafiles.py",
+              file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

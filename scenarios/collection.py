@@ -411,6 +411,15 @@ def _describe_error(err: Any, model: type[BaseModel]) -> str:
         text = f"expected {plain}a mapping with fields ({fields}), got {_kind_of(value)}"
     elif kind == "string_pattern_mismatch":
         text = f"invalid value {value!r}: expected {description or message}"
+    elif kind == "string_too_long":
+        limit = (err.get("ctx") or {}).get("max_length")
+        size = f"{len(value):,} characters" if isinstance(value, str) else "too long"
+        text = (f"text of {size} is over the {limit:,}-character limit; shorten it "
+                "(limits: scenarios/schema.py)")
+    elif kind == "too_long":
+        limit = (err.get("ctx") or {}).get("max_length")
+        size = f"{len(value):,} entries" if isinstance(value, list | tuple) else "too many entries"
+        text = f"{size}, over the limit of {limit:,}; give fewer (limits: scenarios/schema.py)"
     elif kind == "value_error":
         text = message.removeprefix("Value error, ")
     else:

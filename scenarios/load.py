@@ -9,6 +9,11 @@ File format (YAML or JSON): a mapping with any of the top-level keys ``character
 
 Every problem raises :class:`ScenarioFileError` whose message names the file, the entry and the
 field, e.g. ``my.yaml: scenarios[2] (id 'x'): goals -> field required: One private goal per role``.
+
+Limits (hostile or broken files fail fast with a message, never a crash): a file may hold at most
+16 MiB, must be UTF-8 (a byte-order mark and CRLF line ends are fine), nest at most 64 levels and
+expand YAML aliases to at most 100,000 nodes (:mod:`scenarios.datafiles`); text fields have the
+length limits of :mod:`scenarios.schema` (10,000 characters for texts, 200 for names and labels).
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ from pydantic import BaseModel, ValidationError
 
 from scenarios import sotopia
 from scenarios.collection import Origin, ScenarioFileError, ScenarioLibrary, display_path
+from scenarios.datafiles import (
+    MAX_SCENARIO_FILE_BYTES,
+    DataFileError,
+    FastSafeLoader,
+    load_json,
+    load_yaml,
+    read_text,
+)
 from scenarios.schema import AgentProfile, Pairing, Relationship, Scenario
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -138,18 +151,15 @@ def _load_folder(folder: Path) -> ScenarioLibrary:
 # --------------------------------------------------------------------------------- parsing
 
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built
-
-
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+class _UniqueKeyLoader(FastSafeLoader):  # type: ignore[misc, valid-type]
     """A safe YAML loader that rejects a key given twice in one mapping (YAML would keep the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key == "<<":
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *defaults', merged by the base loader
                 continue
+            key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
                 seen.add(key)
@@ -172,32 +182,26 @@ def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def read_document(path: Path) -> Any:
-    """Parse a YAML or JSON file; syntax errors name the file, line and column."""
+    """Parse a YAML or JSON file; syntax errors name the file, line and column.
+
+    The file is read with the limits of :mod:`scenarios.datafiles` (size, UTF-8, nesting, YAML
+    aliases); a broken or hostile file is a :class:`ScenarioFileError` naming it.
+    """
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioFileError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ScenarioFileError(f"{shown}: cannot read file: {exc.strerror}") from None
-    if path.suffix.lower() == ".json":
+        text = read_text(path, shown, MAX_SCENARIO_FILE_BYTES, "scenario files")
+        if path.suffix.lower() != ".json":
+            return load_yaml(text, shown, _UniqueKeyLoader)
         try:
-            return json.loads(text, object_pairs_hook=_reject_duplicate_json_keys)
+            return load_json(text, shown, object_pairs_hook=_reject_duplicate_json_keys)
         except json.JSONDecodeError as exc:
             raise ScenarioFileError(
                 f"{shown}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
             ) from None
-        except ValueError as exc:
-            raise ScenarioFileError(f"{shown}: invalid JSON: {exc}") from None
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = exc.problem or exc.context or "syntax error"
-        raise ScenarioFileError(f"{shown}: {where}invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioFileError(f"{shown}: invalid YAML: {exc}") from None
+    except FileNotFoundError:
+        raise ScenarioFileError(f"{shown}: no such file") from None
+    except DataFileError as exc:
+        raise ScenarioFileError(str(exc)) from None
 
 
 def library_from_document(document: Any, file: str) -> ScenarioLibrary:

@@ -2,6 +2,18 @@
 
 Every model is strict (``extra="forbid"``): an unknown key in a YAML/JSON file is an error,
 not a silently ignored typo.
+
+Size limits, checked when a file is validated (so an oversized scenario fails at ``validate``
+time, not in the middle of an episode):
+
+- texts (setting, goal text and notes, relationship background, public info, secret, personality
+  summary, decision style): at most :data:`MAX_TEXT_CHARS` = 10,000 characters each. SOTOPIA's
+  longest is 1,672 (a goal string with its inline notes), ours 371; one episode prompt holds a
+  setting, a goal and a background, so three texts at the limit are still ~8k tokens;
+- names and labels (names, occupation, gender, pronouns, MBTI, codename, source, each tag, value
+  and allowed occupation): at most :data:`MAX_LABEL_CHARS` = 200 characters;
+- lists: at most :data:`MAX_ROLES` = 10 roles (goals, role constraints, pairing agents) and
+  :data:`MAX_LIST_ITEMS` = 100 tags, values or occupations.
 """
 
 from __future__ import annotations
@@ -21,7 +33,20 @@ Identifier = Annotated[
         description="Letters, digits, '_', '-', '.', ':'; starts with a letter or digit.",
     ),
 ]
-NonEmptyText = Annotated[str, Field(min_length=1)]
+MAX_TEXT_CHARS = 10_000
+"""Longest text field (setting, goal, notes, background, ...); SOTOPIA's longest is 1,672."""
+MAX_LABEL_CHARS = 200
+"""Longest name or label (first name, occupation, pronouns, tag, ...)."""
+MAX_ROLES = 10
+"""Most roles a scenario (and a pairing) may have; SOTOPIA's and ours have 2."""
+MAX_LIST_ITEMS = 100
+"""Most tags, values, moral values or allowed occupations in one list."""
+
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+NonEmptyText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Label = Annotated[str, Field(max_length=MAX_LABEL_CHARS)]
+NonEmptyLabel = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_CHARS)]
+Labels = Annotated[list[Label], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class StrictModel(BaseModel):
@@ -82,27 +107,27 @@ class Personality(StrictModel):
     """How a character thinks and decides."""
 
     big_five: BigFive = Field(default_factory=BigFive)
-    values: list[str] = Field(default_factory=list, description="Personal values (Schwartz).")
-    moral_values: list[str] = Field(default_factory=list, description="Moral foundations.")
-    decision_style: str = ""
-    mbti: str | None = None
-    summary: str = Field("", description="One or two sentences in prose.")
+    values: Labels = Field(default_factory=list, description="Personal values (Schwartz).")
+    moral_values: Labels = Field(default_factory=list, description="Moral foundations.")
+    decision_style: Text = ""
+    mbti: Label | None = None
+    summary: Text = Field("", description="One or two sentences in prose.")
 
 
 class AgentProfile(StrictModel):
     """A character that can take part in episodes."""
 
     id: Identifier
-    first_name: NonEmptyText
-    last_name: str = ""
+    first_name: NonEmptyLabel
+    last_name: Label = ""
     age: int = Field(ge=0, le=130)
-    occupation: NonEmptyText
-    gender: NonEmptyText
-    pronouns: NonEmptyText = Field(description="For example 'she/her'.")
-    public_info: str = Field("", description="What anyone who knows them could know.")
+    occupation: NonEmptyLabel
+    gender: NonEmptyLabel
+    pronouns: NonEmptyLabel = Field(description="For example 'she/her'.")
+    public_info: Text = Field("", description="What anyone who knows them could know.")
     personality: Personality = Field(default_factory=Personality)
-    secret: str = Field("", description="Something they would not want others to learn.")
-    tags: list[str] = Field(default_factory=list)
+    secret: Text = Field("", description="Something they would not want others to learn.")
+    tags: Labels = Field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -121,9 +146,9 @@ class Goal(StrictModel):
     """
 
     text: NonEmptyText
-    extra_info: str = ""
-    strategy_hint: str = ""
-    clarification_hint: str = ""
+    extra_info: Text = ""
+    strategy_hint: Text = ""
+    clarification_hint: Text = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -170,7 +195,7 @@ class RoleConstraint(StrictModel):
     """Who may play one role of a scenario."""
 
     age: AgeRange | None = None
-    occupations: list[str] | None = Field(
+    occupations: Labels | None = Field(
         None, description="Allowed occupations (case-insensitive); None means any."
     )
 
@@ -188,16 +213,17 @@ class Scenario(StrictModel):
     """A social task: a setting, one private goal per role, and who may play it."""
 
     id: Identifier
-    codename: str = Field("", description="Short snake_case name.")
+    codename: Label = Field("", description="Short snake_case name.")
     setting: NonEmptyText = Field(description="What is happening, visible to every role.")
-    goals: list[Goal] = Field(min_length=2, description="One private goal per role, in role order.")
+    goals: list[Goal] = Field(min_length=2, max_length=MAX_ROLES,
+                              description="One private goal per role, in role order.")
     relationship: RelationshipType = Field(description="Required relationship between the roles.")
     role_constraints: list[RoleConstraint] | None = Field(
-        None, description="One entry per role (same order as goals), or omitted."
+        None, max_length=MAX_ROLES, description="One entry per role (same order as goals), or omitted."
     )
-    tags: list[str] = Field(default_factory=list, description="e.g. hard, negotiation.")
+    tags: Labels = Field(default_factory=list, description="e.g. hard, negotiation.")
     max_turns: int = Field(20, ge=1, le=200)
-    source: str = "socialgym"
+    source: Label = "socialgym"
 
     @field_validator("codename")
     @classmethod
@@ -238,7 +264,7 @@ class Relationship(StrictModel):
     id: Identifier | None = None
     agents: tuple[Identifier, Identifier]
     type: RelationshipType
-    background: str = Field("", description="Short shared history, known to both.")
+    background: Text = Field("", description="Short shared history, known to both.")
 
     @model_validator(mode="after")
     def _distinct(self) -> Relationship:
@@ -256,7 +282,7 @@ class Pairing(StrictModel):
 
     id: Identifier | None = None
     scenario: Identifier
-    agents: list[Identifier] = Field(min_length=2)
+    agents: list[Identifier] = Field(min_length=2, max_length=MAX_ROLES)
 
 
 class EpisodeSetup(StrictModel):

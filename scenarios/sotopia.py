@@ -24,6 +24,14 @@ advice shown to the role unless the environment disables hints; ``clarification_
 counts as success and is shown to the judge only. ``Goal.for_agent()`` with hints rebuilds what
 SOTOPIA's agents were shown.
 
+Messy but valid dumps import, with a note in ``ScenarioLibrary.notes`` (printed by
+``python -m scenarios validate``): a relationship listed twice for the same pair and type, in the
+same or the mirrored order (SOTOPIA accepts both; the first record is kept), and a record
+repeated exactly (same id, same content) are skipped and named in the note; unknown keys are
+ignored; a UTF-8 byte-order mark and CRLF line ends are fine. A repeated id with different
+content is still an error (which record is meant?). Files are read with the limits of
+:mod:`scenarios.datafiles`; text fields have those of :mod:`scenarios.schema`.
+
 Relationships of a pairing are looked up by pair *and* type: two SOTOPIA pairs have two records of
 different types, so a lookup by pair alone picks the wrong record for 10 of the 450 combos (13 if the
 first record wins). Looked up by pair and type, every combo of the published dump has a record of its
@@ -38,12 +46,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from scenarios.collection import Origin, ScenarioFileError, ScenarioLibrary, display_path
+from scenarios.datafiles import MAX_SCENARIO_FILE_BYTES, DataFileError, load_json, read_text
 from scenarios.schema import (
+    MAX_LABEL_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_ROLES,
+    MAX_TEXT_CHARS,
     AgentProfile,
     AgeRange,
     BigFive,
@@ -63,6 +76,8 @@ RELATIONSHIPS = "relationship_profiles.jsonl"
 COMBOS = "env_agent_combo_storages.jsonl"
 HARD_IDS = "env_ids.txt"
 DUMP_FILES = (ENVIRONMENTS, AGENTS, RELATIONSHIPS, COMBOS)
+NOTED_DUPLICATES = 5
+"""Skipped duplicates named in a file's note (the rest are counted)."""
 
 _GOAL_TAGS = ("extra_info", "strategy_hint", "clarification_hint")
 _INNERMOST_TAG = re.compile(
@@ -94,61 +109,81 @@ _NONE_WORDS = {"", "nan", "none", "null", "any"}
 
 
 class _Record(BaseModel):
-    """A SOTOPIA record: extra fields of SOTOPIA's own models (pk, model_id, tag) are ignored."""
+    """A SOTOPIA record: extra fields of SOTOPIA's own models (pk, model_id, tag) are ignored.
+
+    Text fields have the limits of :mod:`scenarios.schema`, checked here so that an error names
+    SOTOPIA's field (``scenario``, ``background_story``) rather than ours.
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+_Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+_Label = Annotated[str, Field(max_length=MAX_LABEL_CHARS)]
+_Labels = Annotated[list[_Label], Field(max_length=MAX_LIST_ITEMS)]
+
+
+def _level_value(value: object) -> object:
+    """A relationship level as SOTOPIA writes it (``"3"`` or ``3``); anything else is a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > MAX_LABEL_CHARS:
+        shown = repr(value) if isinstance(value, int | str | None) and len(repr(value)) <= 40 else type(value).__name__
+        raise ValueError(f"expected a relationship level '0'..'5', got {shown}")
+    return value
+
+
+_Level = Annotated[int | str, BeforeValidator(_level_value)]
 
 
 class SotopiaEnvironment(_Record):
     """One line of ``environment_profiles.jsonl``."""
 
-    env_id: str = Field(validation_alias=AliasChoices("env_id", "pk"), description="The scenario's id.")
-    codename: str = ""
-    source: str = ""
-    scenario: str = Field(description="The setting text.")
-    agent_goals: list[str] = Field(description="One goal string per role.")
-    relationship: int | str = Field(description="'0'..'5' (0 stranger .. 5 family).")
-    age_constraint: str | None = None
-    occupation_constraint: str | None = None
-    agent_constraint: str | None = None
+    env_id: _Label = Field(validation_alias=AliasChoices("env_id", "pk"), description="The scenario's id.")
+    codename: _Label = ""
+    source: _Label = ""
+    scenario: _Text = Field(description="The setting text.")
+    agent_goals: list[_Text] = Field(max_length=MAX_ROLES, description="One goal string per role.")
+    relationship: _Level = Field(description="'0'..'5' (0 stranger .. 5 family).")
+    age_constraint: _Label | None = None
+    occupation_constraint: _Text | None = None
+    agent_constraint: _Label | None = None
 
 
 class SotopiaAgent(_Record):
     """One line of ``agent_profiles.jsonl``."""
 
-    agent_id: str = Field(validation_alias=AliasChoices("agent_id", "pk"), description="The character's id.")
-    first_name: str
-    last_name: str = ""
+    agent_id: _Label = Field(validation_alias=AliasChoices("agent_id", "pk"), description="The character's id.")
+    first_name: _Label
+    last_name: _Label = ""
     age: int
-    occupation: str
-    gender: str
-    gender_pronoun: str
-    public_info: str = ""
-    big_five: str = ""
-    moral_values: list[str] = Field(default_factory=list)
-    schwartz_personal_values: list[str] = Field(default_factory=list)
-    personality_and_values: str = ""
-    decision_making_style: str = ""
-    secret: str = ""
-    mbti: str = ""
+    occupation: _Label
+    gender: _Label
+    gender_pronoun: _Label
+    public_info: _Text = ""
+    big_five: _Text = ""
+    moral_values: _Labels = Field(default_factory=list)
+    schwartz_personal_values: _Labels = Field(default_factory=list)
+    personality_and_values: _Text = ""
+    decision_making_style: _Text = ""
+    secret: _Text = ""
+    mbti: _Label = ""
 
 
 class SotopiaRelationship(_Record):
     """One line of ``relationship_profiles.jsonl``."""
 
-    relationship_id: str = Field(validation_alias=AliasChoices("relationship_id", "pk"))
-    agent1_id: str
-    agent2_id: str
-    relationship: int | str = Field(description="'0'..'5' (0 stranger .. 5 family).")
-    background_story: str = ""
+    relationship_id: _Label = Field(validation_alias=AliasChoices("relationship_id", "pk"))
+    agent1_id: _Label
+    agent2_id: _Label
+    relationship: _Level = Field(description="'0'..'5' (0 stranger .. 5 family).")
+    background_story: _Text = ""
 
 
 class SotopiaCombo(_Record):
     """One line of ``env_agent_combo_storages.jsonl``."""
 
-    combo_id: str = Field(validation_alias=AliasChoices("combo_id", "pk"))
-    env_id: str
-    agent_ids: list[str]
+    combo_id: _Label = Field(validation_alias=AliasChoices("combo_id", "pk"))
+    env_id: _Label
+    agent_ids: list[_Label] = Field(max_length=MAX_ROLES)
 
 
 # --------------------------------------------------------------------------------- field parsers
@@ -244,21 +279,30 @@ def is_sotopia_dump(folder: Path) -> bool:
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; all bad lines are reported together."""
+    """(line number, object) for every non-blank line; all bad lines are reported together.
+
+    The file is read with the limits of :mod:`scenarios.datafiles` (16 MiB, UTF-8 with or without
+    a byte-order mark, LF or CRLF line ends, 64 levels of nesting per line).
+    """
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(f"{shown}: cannot read file: {exc}") from None
+        text = read_text(path, shown, MAX_SCENARIO_FILE_BYTES, "SOTOPIA dump files")
+    except FileNotFoundError:
+        raise ScenarioFileError(f"{shown}: no such file") from None
+    except DataFileError as exc:
+        raise ScenarioFileError(str(exc)) from None
     records: list[tuple[int, dict[str, Any]]] = []
     problems: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON strings may hold U+2028
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = load_json(line, shown, f"line {lineno}")
         except json.JSONDecodeError as exc:
             problems.append(f"{shown}: line {lineno}, column {exc.colno}: invalid JSON: {exc.msg}")
+            continue
+        except DataFileError as exc:
+            problems.append(str(exc))
             continue
         if not isinstance(record, dict):
             problems.append(f"{shown}: line {lineno}: expected one JSON object per line, got {type(record).__name__}")
@@ -386,10 +430,13 @@ def _hard_ids(folder: Path) -> set[str]:
     path = folder / HARD_IDS
     if not path.is_file():
         return set()
+    shown = display_path(path)
     try:
-        return set(parse_hard_ids(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ScenarioFileError(f"{display_path(path)}: {exc}") from None
+        return set(parse_hard_ids(read_text(path, shown, MAX_SCENARIO_FILE_BYTES, "SOTOPIA dump files")))
+    except DataFileError as exc:
+        raise ScenarioFileError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioFileError(f"{shown}: {exc}") from None
 
 
 def load_sotopia(folder: str | Path) -> ScenarioLibrary:
@@ -410,16 +457,53 @@ def load_sotopia(folder: str | Path) -> ScenarioLibrary:
         except ScenarioFileError as exc:
             problems.extend(exc.problems)
             return
+        skipped: list[str] = []
+        first_of: dict[str, tuple[Origin, _Record]] = {}
         for origin, record in records:
+            first = first_of.setdefault(getattr(record, id_field), (origin, record))
+            if first[0] is not origin and first[1] == record:
+                skipped.append(f"{origin.entry} repeats {first[0].entry} exactly")
+                continue
             try:
-                adder(_convert(origin, build, record, *extra), origin)
+                note = adder(_convert(origin, build, record, *extra), origin)
             except ScenarioFileError as exc:
                 problems.extend(exc.problems)
+                continue
+            if note:
+                skipped.append(note)
+        if skipped:
+            shown = "; ".join(skipped[:NOTED_DUPLICATES])
+            more = f"; and {len(skipped) - NOTED_DUPLICATES} more" if len(skipped) > NOTED_DUPLICATES else ""
+            library.notes.append(
+                f"{display_path(path)}: skipped {len(skipped)} duplicate record(s), keeping the first of each "
+                f"(SOTOPIA accepts repeats): {shown}{more}"
+            )
 
-    add(ENVIRONMENTS, SotopiaEnvironment, "env_id", _scenario, library.add_scenario, hard)
-    add(AGENTS, SotopiaAgent, "agent_id", _character, library.add_character)
-    add(RELATIONSHIPS, SotopiaRelationship, "relationship_id", _relationship, library.add_relationship)
-    add(COMBOS, SotopiaCombo, "combo_id", _pairing, library.add_pairing)
+    pairs: dict[tuple[frozenset[str], RelationshipType], tuple[Origin, Relationship]] = {}
+
+    def add_relationship(relationship: Relationship, origin: Origin) -> str | None:
+        """Add a relationship, or say why it is skipped: its pair (either order) has one of its type already."""
+        key = (frozenset(relationship.agents), relationship.type)
+        if key not in pairs:
+            pairs[key] = (origin, relationship)
+            library.add_relationship(relationship, origin)
+            return None
+        first_origin, first = pairs[key]
+        a, b = relationship.agents
+        how = "the same pair" if first.agents == relationship.agents else "the same pair mirrored"
+        differs = ", another background" if first.background != relationship.background else ""
+        return (f"{origin.entry} repeats {first_origin.entry}: {how} ({a!r}, {b!r}) as "
+                f"{relationship.type.value!r}{differs}")
+
+    def plain(adder: Any) -> Any:
+        def call(item: Any, origin: Origin) -> None:
+            adder(item, origin)
+        return call
+
+    add(ENVIRONMENTS, SotopiaEnvironment, "env_id", _scenario, plain(library.add_scenario), hard)
+    add(AGENTS, SotopiaAgent, "agent_id", _character, plain(library.add_character))
+    add(RELATIONSHIPS, SotopiaRelationship, "relationship_id", _relationship, add_relationship)
+    add(COMBOS, SotopiaCombo, "combo_id", _pairing, plain(library.add_pairing))
     unknown_hard = sorted(hard - set(library.scenarios))
     if unknown_hard:
         problems.append(

@@ -329,4 +329,96 @@ def test_registry_errors(tmp_path: Path) -> None:
         load_benchmark("jsonl", path)
     (tmp_path / "latin.jsonl").write_bytes(b'{"question": "q", "answer": "a"}\n{"question": "caf\xe9"}\n')
     error = format_error("jsonl", tmp_path / "latin.jsonl")
-    assert error.where == "line 2" and "UTF-8" in error.message
+    assert error.where == "line 2, column 18" and "UTF-8" in error.message
+
+
+# --------------------------------------------------------------------------------------------------
+# Folders as published: each loader picks its own file
+
+
+EA_ROW = {"qid": "1", "language": "en", "category": "Personal-Others", "question type": "Action",
+          "scenario": "Sam's friend forgot their birthday.", "subject": "Sam",
+          "choices": ["Say nothing", "Tell the friend kindly", "Leave", "Shout"], "label": "Tell the friend kindly"}
+EU_ROW = {"qid": "1", "language": "en", "coarse_category": "complex", "finegrained_category": "transition",
+          "scenario": "Dora's plan fell through, then a better one came up.", "subject": "Dora",
+          "emotion_choices": ["Joy", "Anger"], "emotion_label": "Joy",
+          "cause_choices": ["The new plan", "The rain"], "cause_label": "The new plan"}
+
+
+def emobench_repo(root: Path) -> Path:
+    """EmoBench as published: data/EA.jsonl, data/EU.jsonl and result CSVs in data/EA/Results/."""
+    data = root / "data"
+    (data / "EA" / "Results" / "m").mkdir(parents=True)
+    write_csv(data / "EA" / "Results" / "m" / "m-en.csv", ["qid", "answer"], [["1", "x"]])
+    write_jsonl(data / "EA.jsonl", [EA_ROW, {**EA_ROW, "qid": "2", "language": "zh"}])
+    write_jsonl(data / "EU.jsonl", [EU_ROW])
+    (root / "README.md").write_text("EmoBench\n", encoding="utf-8")
+    return root
+
+
+def test_emobench_folder_as_published_picks_each_part(tmp_path: Path) -> None:
+    root = emobench_repo(tmp_path / "EmoBench")
+    for folder in (root / "data", root):  # the data folder, or the repository root above it
+        ea = load_benchmark("emobench-ea", folder)
+        assert [it.id for it in ea] == ["emobench-ea/en/1"] and ea[0].answer_text == "Tell the friend kindly"
+        assert len(load_benchmark("emobench-ea", folder, language="all")) == 2
+        eu = load_benchmark("emobench-eu", folder)
+        assert [it.id for it in eu] == ["emobench-eu/en/1/emotion", "emobench-eu/en/1/cause"]
+
+
+def test_emobench_shared_folder(shared_data: Path) -> None:
+    assert len(load_benchmark("emobench-ea", shared_data / "emobench")) == 200
+    assert len(load_benchmark("emobench-eu", shared_data / "emobench")) == 400
+
+
+def test_emobench_other_part_says_which_benchmark_reads_it(tmp_path: Path) -> None:
+    root = emobench_repo(tmp_path / "EmoBench")
+    error = format_error("emobench-ea", root / "data" / "EU.jsonl")
+    assert error.where == "line 1" and "EU record" in error.message and "--benchmark emobench-eu" in error.message
+    assert "--benchmark emobench-ea" in format_error("emobench-eu", root / "data" / "EA.jsonl").message
+    (root / "data" / "EA.jsonl").unlink()
+    with pytest.raises(BenchmarkError, match=r"no EA.jsonl in this folder \(found EU.jsonl\)"):
+        load_benchmark("emobench-ea", root / "data")
+
+
+def test_emobench_folder_of_own_files_is_read_whole(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "part1.jsonl", [EA_ROW])
+    write_jsonl(tmp_path / "part2.jsonl", [{**EA_ROW, "qid": "2"}])
+    assert len(load_benchmark("emobench-ea", tmp_path)) == 2
+
+
+def test_tomrl_published_layout_resolves_the_split(tmp_path: Path) -> None:
+    """ToM-RL publishes data/cleaned_tom/ToM_{train,test}_*.parquet and raw/*.csv (here as JSONL, same names)."""
+    folder = tmp_path / "cleaned_tom"
+    (folder / "raw").mkdir(parents=True)
+    row = {"story": "Ann puts the ball in the box.", "question": "Where is the ball?", "answer": "box",
+           "data_source": "hi_tom"}
+    write_jsonl(folder / "ToM_test_HiExTi_hint.jsonl", [row] * 3)
+    write_jsonl(folder / "ToM_train_HiEx_hint.jsonl", [row] * 2)
+    write_csv(folder / "raw" / "Hi_ToM_cleaned.csv", ["story", "question", "answer"], [["s", "q", "a"]])
+    assert len(load_benchmark("tom-rl", folder)) == 3
+    assert len(load_benchmark("tom-rl", folder, split="train")) == 2
+    with pytest.raises(BenchmarkError, match="no data file for split 'dev'"):
+        load_benchmark("tom-rl", folder, split="dev")
+
+
+def test_tombench_repository_root_reads_its_data_folder(tmp_path: Path) -> None:
+    row = {"STORY": "Ann hides the key.", "QUESTION": "Where does Bo look?", "OPTION-A": "drawer", "OPTION-B": "box",
+           "OPTION-C": None, "OPTION-D": None, "答案\nANSWER": "A", "能力\nABILITY": "Belief: false belief"}
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "False Belief Task.jsonl", [row])
+    (tmp_path / "README.md").write_text("ToMBench\n", encoding="utf-8")
+    items = load_benchmark("tombench", tmp_path)
+    assert [it.tags["task"] for it in items] == ["False Belief Task"] and items[0].options == ["drawer", "box"]
+
+
+def test_bom_and_crlf_files_load(tmp_path: Path) -> None:
+    line = json.dumps({"question": "Where is the ball?", "options": ["box", "bag"], "answer": "box"})
+    (tmp_path / "q.jsonl").write_bytes(b"\xef\xbb\xbf" + f"{line}\r\n{line.replace('ball', 'cup')}\r\n".encode())
+    assert [it.question for it in load_benchmark("jsonl", tmp_path / "q.jsonl")] == ["Where is the ball?",
+                                                                                       "Where is the cup?"]
+    header = "story,question,option_a,option_b,option_c,option_d,answer,ability"
+    csv_text = f"\ufeff{header}\r\n\"Ann\r\nhides it.\",Where?,box,bag,,,A,Belief: first order\r\n"
+    (tmp_path / "hard.csv").write_bytes(csv_text.encode("utf-8"))
+    items = load_benchmark("tombench-hard", tmp_path / "hard.csv")
+    assert items[0].context == "Ann\nhides it." and items[0].options == ["box", "bag"]

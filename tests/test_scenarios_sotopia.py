@@ -259,3 +259,104 @@ def test_unknown_hard_id_is_reported(tmp_path: Path) -> None:
         load_sotopia(folder)
     (folder / "env_ids.txt").write_text('SOTOPIA-HARD:\n"E1"\n', encoding="utf-8")
     assert load_sotopia(folder).hard() == ["E1"]
+
+
+# --------------------------------------------------------------------------------- messy but valid dumps
+
+REL = {"relationship_id": "R1", "agent1_id": "A1", "agent2_id": "A2", "relationship": "3",
+       "background_story": "Ann and Bo met at a book club."}
+
+
+def _with_relationships(folder: Path, records: list[dict]) -> Path:
+    (folder / "relationship_profiles.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n",
+                                                        encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("second", "how"),
+    [
+        ({**REL, "relationship_id": "R2"}, "the same pair ('A1', 'A2')"),
+        ({**REL, "relationship_id": "R2", "agent1_id": "A2", "agent2_id": "A1"}, "the same pair mirrored ('A2', 'A1')"),
+        (REL, "exactly"),  # the very same record twice (a dump concatenated twice)
+    ],
+)
+def test_relationship_listed_twice_imports_with_a_note(tmp_path: Path, second: dict, how: str) -> None:
+    folder = _with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]), [REL, second])
+    library = load_sotopia(folder)
+    assert [r.id for r in library.relationships] == ["R1"]  # the first record is kept
+    note = next(n for n in library.notes if "duplicate" in n)
+    assert "relationship_profiles.jsonl: skipped 1 duplicate record(s)" in note
+    assert "line 2" in note and "repeats line 1 (id 'R1')" in note and how in note
+    setup = library.setup("E1", ["A2", "A1"])
+    assert setup.relationship.id == "R1" and setup.relationship.background == REL["background_story"]
+
+
+def test_mirrored_relationship_with_another_background_is_named(tmp_path: Path) -> None:
+    mirrored = {**REL, "relationship_id": "R2", "agent1_id": "A2", "agent2_id": "A1", "background_story": "Other."}
+    library = load_sotopia(_with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]), [REL, mirrored]))
+    assert any("line 2 (id 'R2') repeats line 1 (id 'R1')" in n and "another background" in n for n in library.notes)
+
+
+def test_same_pair_of_two_types_is_two_relationships(tmp_path: Path) -> None:
+    family = {**REL, "relationship_id": "R2", "relationship": "5"}
+    library = load_sotopia(_with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]), [REL, family]))
+    assert [r.id for r in library.relationships] == ["R1", "R2"]
+    assert not any("duplicate" in n for n in library.notes)
+
+
+def test_same_id_with_other_content_is_still_an_error(tmp_path: Path) -> None:
+    other = {**REL, "agent1_id": "A2", "agent2_id": "A1", "relationship": "5"}
+    folder = _with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]), [REL, other])
+    with pytest.raises(ScenarioFileError, match=r"line 2 \(id 'R1'\): id -> duplicate id 'R1'"):
+        load_sotopia(folder)
+
+
+def test_many_duplicates_are_counted_not_all_listed(tmp_path: Path) -> None:
+    copies = [{**REL, "relationship_id": f"R{i}"} for i in range(1, 10)]
+    library = load_sotopia(_with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]), copies))
+    note = next(n for n in library.notes if "duplicate" in n)
+    assert "skipped 8 duplicate record(s)" in note and "; and 3 more" in note
+
+
+def test_bom_crlf_and_extra_keys_import(tmp_path: Path) -> None:
+    folder = _dump(tmp_path / "d", [json.dumps({**ENV, "pk": "E1", "tag": "v2", "new_field": {"x": [1, 2]}})])
+    env_text = (folder / "environment_profiles.jsonl").read_text(encoding="utf-8")
+    (folder / "environment_profiles.jsonl").write_bytes(b"\xef\xbb\xbf" + env_text.replace("\n", "\r\n").encode())
+    rel_line = json.dumps({**REL, "model_id": "", "extra": None})
+    (folder / "relationship_profiles.jsonl").write_bytes(b"\xef\xbb\xbf" + (rel_line + "\r\n").encode() * 1)
+    (folder / "env_ids.txt").write_bytes(b'\xef\xbb\xbfSOTOPIA-HARD:\r\n"E1"\r\n\r\nSOTOPIA-ALL:\r\n"E1"\r\n')
+    library = load_sotopia(folder)
+    assert library.summary() == "1 scenarios, 2 characters, 1 relationships, 1 pairings, 1 hard"
+    assert library.scenarios["E1"].setting == ENV["scenario"]
+
+
+def test_line_separator_inside_a_json_string_is_not_a_line_break(tmp_path: Path) -> None:
+    env = {**ENV, "scenario": "Two friends\u2028swap books.\u0085"}
+    folder = _dump(tmp_path / "d", [json.dumps(env, ensure_ascii=False)])
+    assert load_sotopia(folder).scenarios["E1"].setting.startswith("Two friends\u2028swap")
+
+
+def test_sotopia_text_limits_name_sotopia_fields(tmp_path: Path) -> None:
+    folder = _with_relationships(_dump(tmp_path / "d", [json.dumps(ENV)]),
+                                 [{**REL, "background_story": "x" * 10_001}])
+    with pytest.raises(ScenarioFileError) as info:
+        load_sotopia(folder)
+    assert ("relationship_profiles.jsonl: line 1 (id 'R1'): background_story -> text of 10,001 characters is over "
+            "the 10,000-character limit") in str(info.value)
+
+
+def test_published_dump_fits_the_text_limits_comfortably(dump: Path) -> None:
+    from scenarios.schema import MAX_LABEL_CHARS, MAX_TEXT_CHARS
+
+    longest = 0
+    for name in ("environment_profiles.jsonl", "agent_profiles.jsonl", "relationship_profiles.jsonl"):
+        for record in _jsonl(dump / name, ""):
+            for value in record.values():
+                for text in value if isinstance(value, list) else [value]:
+                    if isinstance(text, str):
+                        longest = max(longest, len(text))
+    assert longest * 5 < MAX_TEXT_CHARS  # 1,672 characters (a goal with its notes)
+    library = load_sotopia(dump)
+    labels = [c.occupation for c in library.characters.values()] + [c.first_name for c in library.characters.values()]
+    assert max(map(len, labels)) * 5 < MAX_LABEL_CHARS

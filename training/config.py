@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.sip import THINK_PREFILL
+from scenarios.datafiles import MiB, read_yaml_file
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("cpu", "a100x8")
@@ -129,13 +129,15 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from a file, with errors that name the file."""
+    """A YAML mapping from a file, with errors that name the file.
+
+    Read with the limits of :mod:`scenarios.datafiles` (at most 1 MiB, UTF-8, 64 levels of
+    nesting, no alias bombs): a broken or hostile file is a ValueError naming it, never a crash.
+    """
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = read_yaml_file(Path(path), str(path), limit=MiB, what="config files")
     except FileNotFoundError:
         raise ValueError(f"{path}: no such config file") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -1,17 +1,39 @@
-"""Reading rows out of JSONL, JSON, CSV and parquet files, each row tagged with where it came from."""
+"""Reading rows out of JSONL, JSON, CSV and parquet files, each row tagged with where it came from.
+
+Files are read with the limits of :mod:`scenarios.datafiles` (every message names the file and,
+where there is one, the line or record and the field):
+
+- a file over :data:`MAX_BENCHMARK_FILE_BYTES` (64 MiB; the largest published file we read,
+  ToM-RL's ``test.jsonl``, is 8 MB) is refused before it is parsed;
+- text must be UTF-8 (a byte-order mark and CRLF line ends are fine); UTF-16, Latin-1 and binary
+  files are refused with a message saying which it looks like;
+- a record may nest lists/objects at most 64 levels deep;
+- a text field may hold at most :data:`MAX_TEXT_CHARS` (100,000) characters (the longest
+  published one is 2,994), and a CSV field at most 131,072 (Python's ``csv`` limit).
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import reprlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.benchmarks.errors import BenchmarkError, BenchmarkFormatError
+from scenarios.datafiles import DataFileError, MiB, check_size, load_json, read_text
 
 TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+MAX_BENCHMARK_FILE_BYTES = 64 * MiB
+"""Largest benchmark data file read (ToM-RL's test.jsonl, the largest we use, is 8 MB)."""
+MAX_TEXT_CHARS = 100_000
+"""Longest text field of a record (story, question, option, ...); the longest published one is 2,994."""
+PUBLISHED_DATA_FOLDER = "data"
+"""A repository as published keeps its files here (EmoBench, ToMBench): a folder without data files
+of its own is read through its ``data/`` folder."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,8 @@ class Row:
         text = str(value).strip()
         if not text and not (optional or allow_empty):
             raise self.error("empty", field)
+        if len(text) > MAX_TEXT_CHARS:
+            raise self.error(_too_long(len(text)), field)
         return text
 
     def text_list(self, field: str) -> list[str]:
@@ -52,25 +76,34 @@ class Row:
         for i, entry in enumerate(value):
             if not isinstance(entry, str | int | float) or isinstance(entry, bool) or not str(entry).strip():
                 raise self.error(f"entry {i} must be non-empty text, got {_describe(entry)}", field)
+            if len(str(entry).strip()) > MAX_TEXT_CHARS:
+                raise self.error(f"entry {i}: {_too_long(len(str(entry).strip()))}", field)
             out.append(str(entry).strip())
         return out
 
 
+def _too_long(size: int) -> str:
+    return (f"text of {size:,} characters is over the {MAX_TEXT_CHARS:,}-character limit for a benchmark field; "
+            "is this the right file?")
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    text = reprlib.repr(value)  # bounded: long strings, lists and deep nesting are elided
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def read_jsonl(path: Path) -> Iterator[Row]:
     """Rows of a JSON-lines file (blank lines skipped); a bad line names its number."""
-    for number, line in enumerate(_lines(path), start=1):
+    for number, line in enumerate(_text(path).split("\n"), start=1):  # not splitlines: JSON may hold U+2028
         if not line.strip():
             continue
+        where = f"line {number}"
         try:
-            data = json.loads(line)
+            data = load_json(line, str(path), where)
         except json.JSONDecodeError as exc:
-            raise BenchmarkFormatError(path, f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                       where=f"line {number}") from None
+            raise BenchmarkFormatError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", where=where) from None
+        except DataFileError as exc:
+            raise BenchmarkFormatError(path, exc.message, where=exc.where) from None
         if not isinstance(data, dict):
             raise BenchmarkFormatError(path, f"expected a JSON object, got {type(data).__name__}",
                                        where=f"line {number}")
@@ -79,14 +112,13 @@ def read_jsonl(path: Path) -> Iterator[Row]:
 
 def read_json(path: Path, list_keys: Sequence[str] = ("data",)) -> Iterator[Row]:
     """Rows of a JSON document: a list of objects, or an object holding one under ``list_keys``."""
-    with _open(path) as handle:
-        try:
-            document = json.load(handle)
-        except UnicodeDecodeError as exc:
-            raise BenchmarkFormatError(path, f"not UTF-8 text: {exc.reason}") from None
-        except json.JSONDecodeError as exc:
-            raise BenchmarkFormatError(path, f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                       where=f"line {exc.lineno}") from None
+    try:
+        document = load_json(_text(path), str(path))
+    except json.JSONDecodeError as exc:
+        raise BenchmarkFormatError(path, f"invalid JSON: {exc.msg} (column {exc.colno})",
+                                   where=f"line {exc.lineno}") from None
+    except DataFileError as exc:
+        raise BenchmarkFormatError(path, exc.message, where=exc.where) from None
     records = document
     if isinstance(document, dict):
         key = next((k for k in list_keys if isinstance(document.get(k), list)), None)
@@ -106,7 +138,7 @@ def read_json(path: Path, list_keys: Sequence[str] = ("data",)) -> Iterator[Row]
 
 def read_csv(path: Path, required: Sequence[str] = ()) -> Iterator[Row]:
     """Rows of a CSV file with a header line; ``where`` is the line the record starts on."""
-    with _open(path, newline="") as handle:
+    with io.StringIO(_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [name for name in required if name not in header]
@@ -122,8 +154,6 @@ def read_csv(path: Path, required: Sequence[str] = ()) -> Iterator[Row]:
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise BenchmarkFormatError(path, f"invalid CSV: {exc}", where=f"line {reader.line_num}") from None
-        except UnicodeDecodeError as exc:
-            raise BenchmarkFormatError(path, f"not UTF-8 text: {exc.reason}", where=f"line {start}") from None
 
 
 def read_parquet(path: Path) -> Iterator[Row]:
@@ -132,6 +162,7 @@ def read_parquet(path: Path) -> Iterator[Row]:
         import pyarrow.parquet as pq
     except ImportError:
         raise BenchmarkError(f"{path}: reading parquet needs pyarrow: pip install pyarrow (or convert to JSONL)") from None
+    _check_size(path)
     try:
         records = pq.read_table(path).to_pylist()
     except Exception as exc:  # pyarrow raises several types for corrupt files
@@ -154,38 +185,50 @@ def read_table(path: Path) -> Iterator[Row]:
     raise BenchmarkError(f"{path}: unsupported file type {suffix!r}; expected one of {list(TABLE_SUFFIXES)}")
 
 
+def folder_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """A folder's own data files with one of ``suffixes``, sorted by name (not those of subfolders)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def data_folder(path: Path, suffixes: Sequence[str] = TABLE_SUFFIXES) -> Path:
+    """The folder holding the data: ``path``, or its ``data/`` folder when ``path`` has no data files itself."""
+    inner = path / PUBLISHED_DATA_FOLDER
+    if not folder_files(path, suffixes) and inner.is_dir() and folder_files(inner, suffixes):
+        return inner
+    return path
+
+
 def data_files(path: Path, suffixes: Sequence[str] = TABLE_SUFFIXES) -> list[Path]:
-    """The file itself, or a folder's data files with one of ``suffixes``, sorted by name."""
+    """The file itself, or a folder's data files with one of ``suffixes``, sorted by name.
+
+    A folder as published may keep its files in ``data/`` (a repository's root): that one is read.
+    """
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        files = folder_files(data_folder(path, suffixes), suffixes)
         if not files:
             raise BenchmarkError(f"{path}: no data files ({', '.join(suffixes)}) in this folder")
         return files
     raise BenchmarkError(f"{path}: no such file or folder")
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """Decoded lines of a file, read as bytes so that a bad byte is reported on its own line."""
+def _check_size(path: Path) -> None:
     try:
-        handle = path.open("rb")
+        check_size(path, str(path), MAX_BENCHMARK_FILE_BYTES, "benchmark files")
     except FileNotFoundError:
         raise BenchmarkError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BenchmarkError(f"{path}: is a folder, expected a file") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise BenchmarkFormatError(path, f"not UTF-8 text: {exc.reason}", where=f"line {number}") from None
+    except DataFileError as exc:
+        raise BenchmarkFormatError(path, exc.message, where=exc.where) from None
 
 
-def _open(path: Path, newline: str | None = None):
+def _text(path: Path) -> str:
+    """The whole file as UTF-8 text (LF line ends), within the limits above."""
+    if path.is_dir():
+        raise BenchmarkError(f"{path}: is a folder, expected a file")
     try:
-        return path.open(encoding="utf-8-sig", newline=newline)
+        return read_text(path, str(path), MAX_BENCHMARK_FILE_BYTES, "benchmark files")
     except FileNotFoundError:
         raise BenchmarkError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BenchmarkError(f"{path}: is a folder, expected a file") from None
+    except DataFileError as exc:
+        raise BenchmarkFormatError(path, exc.message, where=exc.where) from None
