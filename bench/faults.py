@@ -1,6 +1,7 @@
-"""Faults, measured: interactive evaluation against a model server that fails a set share of calls.
+"""Faults, measured: interactive evaluation and a GRPO rollout against a server failing a share of calls.
 
     python bench/faults.py [--shares 0 0.2 0.5] [--episodes 12] [--max-turns 4] [--seed 0]
+                           [--rollout-scenarios 8] [--group 2]
 
 A loopback OpenAI-compatible server (:class:`FaultServer`, 127.0.0.1 only, stops by itself)
 answers the test model, the partner and the judge. A seeded share of its calls fails: 429, 500,
@@ -17,13 +18,28 @@ stored turn that is not a recorded failure must hold, in its act and its raw tex
 server issued to an agent call, used by no other turn; anything else was invented somewhere
 between the server and the store. A judgement stored as ok must hold a token issued to a judge
 call. "Lost" counts planned episodes the store has neither as finished nor as failed with a reason.
-Exit status 1 when any share has a fake act, a fake judgement or a lost episode.
+
+The second table is a short GRPO rollout under the same server and client settings, in-process:
+``training.rollout.TrajectoryRollout`` over ``--rollout-scenarios`` built-in scenarios, each task
+twice (a group of ``--group``), with a canned SIP policy (no model; the embedded model's
+tokenizer only), an ``openai/fake`` partner per row and an ``openai/fake`` goal judge. Per share:
+rows back, scorable rows, unscorable rows with a reason on the row (``rollout_error`` or a failed
+episode), rows unscorable because the judge failed (that reason is only in the episode handed to
+``on_episode``, i.e. the training run's episode sink), fake partner acts (as above, on the
+episodes handed to ``on_episode``), fake goal scores (a row's ``goal_score`` that no judge reply
+carrying an issued token gave that role of that task) and lost rows (missing, or with neither a
+score nor a reason anywhere).
+
+Exit status 1 when any share of either section has a fake act, a fake judgement or score, or a
+lost episode or row.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -126,9 +142,14 @@ class FaultServer:
 
     # -- deciding ------------------------------------------------------------------------------
 
-    def decide(self, messages: Any) -> tuple[str | None, str, bool]:
-        """(fault kind or None, the request's token, whether it is a judge call); records the request."""
-        key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+    def decide(self, messages: Any, seed: Any = None) -> tuple[str | None, str, bool]:
+        """(fault kind or None, the request's token, whether it is a judge call); records the request.
+
+        A call is its messages and, when the request names one, its sampling seed: two episodes of a
+        GRPO group send the same first prompt with different seeds, and neither is a retry of the other.
+        """
+        identity = messages if seed is None else {"messages": messages, "seed": seed}
+        key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         judge = _is_judge(messages)
         with self._lock:
             self.stats.requests += 1
@@ -188,7 +209,7 @@ class FaultServer:
                 if not isinstance(messages, list):
                     self._send(400, _error(400, "no messages"))
                     return
-                kind, token, judge = owner.decide(messages)
+                kind, token, judge = owner.decide(messages, request.get("seed"))
                 good = _completion(_judge_text(messages, token) if judge else _act_text(token))
                 with contextlib.suppress(OSError):  # the client gave up (timeout) or the fault closed the socket
                     owner._answer(self, kind, good)
@@ -386,6 +407,18 @@ def audit(result: ShareResult, out: Path, plan: list[str], stats: FaultStats) ->
     return result
 
 
+def client_env(timeout_s: float, attempts: int) -> dict[str, str]:
+    """The environment both sections run their model clients under: a fake key, short backoff and timeout."""
+    return {
+        "OPENAI_API_KEY": "sk-fault-bench-not-a-key",  # never send a real key to the fake server
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "SOCIALGYM_RETRY_ATTEMPTS": str(attempts),
+        "SOCIALGYM_RETRY_BASE_DELAY_S": "0.05",
+        "SOCIALGYM_RETRY_MAX_DELAY_S": "0.4",
+        "SOCIALGYM_LLM_TIMEOUT_S": str(timeout_s),
+    }
+
+
 def run_share(
     share: float,
     *,
@@ -415,12 +448,7 @@ def run_share(
         )
         env = {
             **os.environ,
-            "OPENAI_API_KEY": "sk-fault-bench-not-a-key",  # never send a real key to the fake server
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "SOCIALGYM_RETRY_ATTEMPTS": str(attempts),
-            "SOCIALGYM_RETRY_BASE_DELAY_S": "0.05",
-            "SOCIALGYM_RETRY_MAX_DELAY_S": "0.4",
-            "SOCIALGYM_LLM_TIMEOUT_S": str(timeout_s),
+            **client_env(timeout_s, attempts),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         }
         started = time.perf_counter()
@@ -449,6 +477,276 @@ def run_share(
         if result.exit_code != expected:
             result.problems.append(f"exit {result.exit_code}, expected {expected}: {output[-2000:]}")
     return result
+
+
+# -- a short GRPO rollout under faults ---------------------------------------------------------------
+
+POLICY_REPLY = (
+    "<think>Cue Encoding: they asked. Cue Interpretation: they want help. Goal Clarification: "
+    "get my goal. Response Generation: answer kindly.</think><Answer>Happy to talk about it.</Answer>"
+)
+"""The canned policy's every turn: a well-formed SIP reply, so the policy never fails to act."""
+
+
+class CannedPolicy:
+    """A :class:`training.rollout.PolicyGenerator` that answers every prompt with :data:`POLICY_REPLY`."""
+
+    def __init__(self, tokenizer: Any, text: str = POLICY_REPLY) -> None:
+        self.ids = [*tokenizer(text, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+        self.calls = 0
+
+    def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], None]:
+        """One copy of the canned reply per prompt (no log-probs)."""
+        self.calls += 1
+        return [list(self.ids) for _ in prompt_ids], None
+
+
+@functools.lru_cache(maxsize=1)
+def policy_tokenizer() -> Any:
+    """The embedded model's tokenizer, read from its GGUF file (no weights loaded)."""
+    from transformers import AutoTokenizer
+
+    from agents.local_model import gguf_path
+
+    path = gguf_path()
+    return AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+
+
+def rollout_tasks(scenarios: int, group: int, seed: int = 0) -> tuple[Any, list[str]]:
+    """``scenarios`` built-in two-role scenarios (spread over the sorted library), one cast each
+    drawn with ``seed``, the policy in role 0; every key repeated ``group`` times, as TRL's sampler does."""
+    from scenarios import load_library
+    from scenarios.graph import sample_setups
+    from training.tasks import TaskRegistry
+
+    library = load_library()
+    ids = sorted(i for i, scenario in library.scenarios.items() if scenario.num_roles == 2)
+    picked = ids[:: max(1, len(ids) // scenarios)][:scenarios]
+    tasks = TaskRegistry()
+    keys = tasks.add_social(sample_setups(library, scenario_id=picked, n=1, seed=seed), roles=(0,))
+    return tasks, [key for key in keys for _ in range(group)]
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Any:
+    """Set environment variables for the block, then put back what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still pending on the rollout's loop (litellm's logging worker), then close it."""
+    with contextlib.suppress(Exception):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+
+
+@contextlib.contextmanager
+def _quiet_litellm() -> Any:
+    """No "Give Feedback / Get Help" banner per failed call in the middle of the table (in-process runs)."""
+    import litellm
+
+    saved = litellm.suppress_debug_info
+    litellm.suppress_debug_info = True
+    try:
+        yield
+    finally:
+        litellm.suppress_debug_info = saved
+
+
+@dataclass
+class RolloutResult:
+    """One row of the rollout table."""
+
+    share: float
+    planned: int = 0
+    rows: int = 0
+    scorable: int = 0
+    unscorable: int = 0  # with a reason: a rollout_error or a failed episode on the row
+    judge_failed: int = 0  # finished, unjudged: the reason is in the stored episode, not on the row
+    fake_acts: int = 0
+    fake_scores: int = 0
+    lost: int = 0
+    stored: int = 0
+    requests: int = 0
+    retries: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    wall_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)  # what TrajectoryRollout.run returned
+    episodes: list[Any] = field(default_factory=list)  # what it handed to on_episode
+    stats: FaultStats = field(default_factory=FaultStats)
+
+    @property
+    def ok(self) -> bool:
+        """No fake partner act, no fake goal score, no lost row, and no row without a reason."""
+        return not (self.fake_acts or self.fake_scores or self.lost or self.problems)
+
+
+def run_rollout_share(
+    share: float,
+    *,
+    scenarios: int = 8,
+    group: int = 2,
+    max_turns: int = 4,
+    seed: int = 0,
+    timeout_s: float = 2.0,
+    attempts: int = 4,
+    kinds: tuple[str, ...] = FAULTS,
+) -> RolloutResult:
+    """Run ``training.rollout.TrajectoryRollout`` over ``scenarios`` tasks x ``group``; audit what it returns.
+
+    The policy is canned; the partner (``openai/fake``) and the goal judge are served by a
+    :class:`FaultServer` failing ``share`` of calls.
+    """
+    from agents.specs import build_agent
+    from eval.judge import SotopiaJudge
+    from training.rollout import TrajectoryRollout
+
+    result = RolloutResult(share=share)
+    tokenizer = policy_tokenizer()
+    tasks, keys = rollout_tasks(scenarios, group, seed)
+    result.keys, result.planned = keys, len(keys)
+    partners: list[Any] = []
+
+    def partner_factory(task: Any) -> Any:
+        # a seed per row: the two episodes of a group are two calls, not one call and its retry
+        row_seed = seed + 1000 * len(partners)
+        partner = build_agent("openai/fake", api_base=server.api_base, max_tokens=48, seed=row_seed)
+        partners.append(partner)
+        return partner
+
+    server = FaultServer(share, seed=seed, kinds=kinds, client_timeout_s=timeout_s)
+    with server, _environ(client_env(timeout_s, attempts)), _quiet_litellm():
+        judge = SotopiaJudge("openai/fake", api_base=server.api_base, dimensions="goal")
+        rollout = TrajectoryRollout(
+            tasks, tokenizer, partner_factory,
+            evaluator=judge, max_turns=max_turns, on_episode=result.episodes.append,
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            result.fields = dict(rollout.run(keys, CannedPolicy(tokenizer)))
+        except Exception as exc:  # the rollout must not raise: every failure belongs on its row
+            result.problems.append(f"the rollout raised {type(exc).__name__}: {exc}")
+        finally:
+            result.wall_s = time.perf_counter() - started
+            _close_loop(rollout.loop)
+        server.stop()
+    stats = result.stats = server.stats
+    result.requests, result.retries, result.faults = stats.requests, stats.retries, stats.faults
+    return audit_rollout(result, judge.dimensions)
+
+
+def audit_rollout(result: RolloutResult, dimensions: Any) -> RolloutResult:
+    """Count scorable rows, unscorable rows with a reason, fake partner acts, fake goal scores, lost rows.
+
+    A goal score is genuine when a stored episode of the same task holds a judge reply that carries
+    a token the server issued to a judge call and gives the policy's role that very score. A row
+    that is neither scorable nor has a reason (a rollout error, a failed episode, or a stored episode
+    of its task whose judgement failed with an error) is lost, and so is a row that never came back.
+    """
+    from envs.types import EpisodeStatus
+    from eval.judge import JudgementError, parse_judgement
+
+    fields, keys, stats = result.fields, result.keys, result.stats
+    names = (
+        "prompt_ids", "completion_ids", "env_mask", "scorable", "goal_score", "episode_status", "rollout_error",
+    )  # fmt: skip
+    lengths = {name: len(fields.get(name) or []) for name in names}
+    result.rows = min(lengths.values())
+    if set(lengths.values()) != {len(keys)}:
+        result.problems.append(f"{len(keys)} keys, but row fields of lengths {lengths}")
+    result.lost += len(keys) - result.rows
+    result.stored = len(result.episodes)
+
+    judged: dict[str, list[float]] = {}  # task key -> goal scores genuinely judged
+    unjudged: dict[str, list[str]] = {}  # task key -> errors of judgements that failed
+    seen_tokens: Counter[str] = Counter()
+    for episode in result.episodes:
+        key, learner = episode.metadata.get("task"), episode.metadata.get("policy")
+        if episode.status is EpisodeStatus.running:
+            result.lost += 1
+            result.problems.append(f"episode {episode.id} ({key}) was handed over still running")
+        evaluation = episode.evaluation or {}
+        raw = str(evaluation.get("raw_text") or "")
+        if evaluation.get("ok") and set(TOKEN_RE.findall(raw)) & stats.judge_tokens:
+            with contextlib.suppress(JudgementError, KeyError):
+                judged.setdefault(key, []).append(
+                    parse_judgement(raw, episode.setup.agent_names, dimensions)[learner]["goal"].score
+                )
+        elif episode.status is EpisodeStatus.finished and str(evaluation.get("error") or "").strip():
+            unjudged.setdefault(key, []).append(str(evaluation["error"]))
+        for turn in episode.turns:
+            if turn.agent == learner or turn.error:
+                continue  # the canned policy's own turn, or a failure recorded as one
+            tokens = TOKEN_RE.findall(turn.action.argument)
+            issued = [t for t in tokens if t in stats.act_tokens and t in (turn.raw_text or "")]
+            if len(issued) != 1:
+                result.fake_acts += 1
+                continue
+            seen_tokens[issued[0]] += 1
+    result.fake_acts += sum(n - 1 for n in seen_tokens.values() if n > 1)  # one reply played twice
+
+    for i in range(result.rows):
+        key, goal = keys[i], fields["goal_score"][i]
+        error, status = str(fields["rollout_error"][i] or ""), fields["episode_status"][i]
+        if goal is not None:
+            if goal in judged.get(key, []):
+                judged[key].remove(goal)
+            else:
+                result.fake_scores += 1
+        if fields["scorable"][i]:
+            if goal is None:
+                result.problems.append(f"row {i} ({key}) is scorable without a goal score")
+            result.scorable += 1
+        elif error.strip() or status == "failed":
+            result.unscorable += 1
+            result.reasons[_reason(error) if error.strip() else "failed, no text"] += 1
+        elif unjudged.get(key):
+            result.judge_failed += 1
+            result.reasons[f"judge: {_reason(unjudged[key].pop())}"] += 1
+        else:
+            result.lost += 1  # no score, no reason anywhere
+    return result
+
+
+ROLLOUT_COLUMNS = (
+    ("fail share", 10), ("rows", 4), ("scorable", 8), ("unscorable+reason", 17), ("judge failed", 12),
+    ("fake acts", 9), ("fake scores", 11), ("lost", 4), ("stored", 6), ("requests", 8), ("retries", 7),
+    ("wall s", 7),
+)  # fmt: skip
+
+
+def render_rollout(results: list[RolloutResult]) -> str:
+    """The rollout table, then per share the faults injected and why rows are unscorable."""
+    lines = ["  ".join(f"{name:>{width}}" for name, width in ROLLOUT_COLUMNS)]
+    for r in results:
+        values = (
+            f"{r.share:.0%}", f"{r.rows}/{r.planned}", r.scorable, r.unscorable, r.judge_failed, r.fake_acts,
+            r.fake_scores, r.lost, r.stored, r.requests, r.retries, f"{r.wall_s:.1f}",
+        )  # fmt: skip
+        cells = zip(values, ROLLOUT_COLUMNS, strict=True)
+        lines.append("  ".join(f"{v!s:>{width}}" for v, (_, width) in cells))
+    lines.append("")
+    for r in results:
+        faults = ", ".join(f"{kind} {n}" for kind, n in sorted(r.faults.items())) or "none"
+        reasons = ", ".join(f"{why} {n}" for why, n in r.reasons.most_common()) or "none"
+        lines.append(f"{r.share:.0%}: faults injected: {faults}; unscorable rows: {reasons}")
+        lines.extend(f"  PROBLEM: {p}" for p in r.problems)
+    return "\n".join(lines)
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -500,6 +798,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=_positive, default=4, help="episodes at a time")
     p.add_argument("--timeout", type=float, default=2.0, help="client timeout per call, seconds")
     p.add_argument("--out", type=Path, default=None, help="keep the run folders here (default: a temp dir)")
+    p.add_argument(
+        "--rollout-scenarios", type=int, default=8, help="scenarios of the GRPO rollout section (0: skip it)"
+    )
+    p.add_argument("--group", type=_positive, default=2, help="episodes per rollout task (the GRPO group)")
     args = p.parse_args(argv)
     results = []
     for share in args.shares:
@@ -509,8 +811,20 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         results.append(result)
         print(f"share {share:.0%} done in {result.wall_s:.1f}s", file=sys.stderr, flush=True)
+    rollouts = []
+    for share in args.shares if args.rollout_scenarios > 0 else []:
+        rollout = run_rollout_share(
+            share, scenarios=args.rollout_scenarios, group=args.group, max_turns=args.max_turns,
+            seed=args.seed, timeout_s=args.timeout,
+        )  # fmt: skip
+        rollouts.append(rollout)
+        print(f"rollout share {share:.0%} done in {rollout.wall_s:.1f}s", file=sys.stderr, flush=True)
+    print("eval.interactive under faults\n")
     print(render(results))
-    return 0 if all(r.ok for r in results) else 1
+    if rollouts:
+        print("\nGRPO rollout (training.rollout.TrajectoryRollout) under faults\n")
+        print(render_rollout(rollouts))
+    return 0 if all(r.ok for r in [*results, *rollouts]) else 1
 
 
 if __name__ == "__main__":

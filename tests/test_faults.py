@@ -156,3 +156,59 @@ def test_interactive_under_faults_fakes_and_loses_nothing(tmp_path: Path) -> Non
         store.put(other)
     again = faults.audit(faults.ShareResult(share=0.5), result.out, result.plan, result.stats)
     assert again.fake_acts >= 1 and again.lost == 1
+
+
+def test_grpo_rollout_under_faults_fakes_and_loses_nothing() -> None:
+    """TrajectoryRollout, 3 tasks x a group of 2, half the partner and judge calls failing and 2
+    attempts per call: every row comes back scorable or with a reason, no partner act or goal score
+    was invented, and the audit catches each of those when they are planted."""
+    import copy
+
+    from eval.judge import resolve_dimensions
+
+    result = faults.run_rollout_share(0.5, scenarios=3, group=2, max_turns=2, timeout_s=1.0, attempts=2, seed=0)
+    table = faults.render_rollout([result])
+    assert result.problems == [], table
+    assert result.planned == result.rows == 6 and result.keys == [k for k in result.keys[::2] for _ in range(2)]
+    assert result.fake_acts == 0 and result.fake_scores == 0 and result.lost == 0, table
+    assert sum(result.faults.values()) > 0 and result.retries > 0, table
+    assert result.scorable + result.unscorable + result.judge_failed == result.rows, table
+    assert result.scorable < result.rows, table  # the faults made some rows unscorable
+    fields = result.fields
+    for i in range(result.rows):
+        if fields["scorable"][i]:
+            assert fields["goal_score"][i] is not None, (i, table)
+        elif fields["rollout_error"][i] or fields["episode_status"][i] == "failed":
+            assert fields["rollout_error"][i].strip(), (i, table)  # a failed row says why
+        else:  # finished but unjudged: the reason is on the stored episode of that task
+            assert any(
+                ep.metadata["task"] == result.keys[i] and not ep.evaluation["ok"] and ep.evaluation["error"]
+                for ep in result.episodes
+            ), (i, table)
+
+    # The audit is not blind: an invented partner act, an invented goal score and a row that lost its
+    # reason are each caught.
+    dimensions = resolve_dimensions("goal")
+    planted = copy.deepcopy(fields)
+    episodes = [ep.model_copy(deep=True) for ep in result.episodes]
+    episode = next(ep for ep in episodes if any(t.agent != ep.metadata["policy"] and not t.error for t in ep.turns))
+    index = next(i for i, t in enumerate(episode.turns) if t.agent != episode.metadata["policy"] and not t.error)
+    turn = episode.turns[index]
+    episode.turns[index] = turn.model_copy(
+        update={"action": turn.action.model_copy(update={"argument": "I made this up."})}
+    )
+    scored = next(i for i in range(result.rows) if planted["goal_score"][i] is not None)
+    planted["goal_score"][scored] = 11.0
+    failed = next(i for i in range(result.rows) if planted["rollout_error"][i])
+    planted["rollout_error"][failed], planted["episode_status"][failed] = "", "finished"
+    again = faults.audit_rollout(
+        faults.RolloutResult(share=0.5, keys=result.keys, fields=planted, episodes=episodes, stats=result.stats),
+        dimensions,
+    )
+    assert again.fake_acts == 1 and again.fake_scores == 1 and again.lost == 1, faults.render_rollout([again])
+    short = {name: list(values)[:-1] for name, values in fields.items()}
+    dropped = faults.audit_rollout(
+        faults.RolloutResult(share=0.5, keys=result.keys, fields=short, episodes=result.episodes, stats=result.stats),
+        dimensions,
+    )
+    assert dropped.lost == 1 and dropped.problems, faults.render_rollout([dropped])
