@@ -159,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     timings["grpo_s"] = round(time.perf_counter() - started, 1)
     grpo_final = max(grpo_dir.glob("checkpoint-*"), key=lambda q: int(q.name.split("-")[-1]))
 
-    training_stories = [e.messages[-1]["content"] for e in build_examples(config)]
-    training_stories += [it.context for it in load_mcq_source("generated", config.mcq_items, config.seed, tom_config(config))]
+    # held-out items whose story the warm-up or GRPO saw are dropped (and counted)
+    seen = [*build_examples(config), *load_mcq_source("generated", config.mcq_items, config.seed, tom_config(config))]
     generated = load_mcq_source("generated", args.n, config.heldout_seed, tom_config(config))
-    # a story counts as seen when its text is inside a training prompt
-    generated = [it for it in generated if not any(" ".join(it.context.split()) in " ".join(s.split()) for s in training_stories)]
-    generated = drop_overlaps(generated, [], "generated")
+    kept = drop_overlaps(generated, seen, "the generated held-out set")
+    clash = {it.id for it in generated} - {it.id for it in kept}
+    generated = kept
     sets: dict[str, list[Any]] = {"generated": generated}
     if args.hitom and (args.data / "tom-rl").is_dir():
         sets["hi-tom (ToM-RL test)"] = hitom_items(args.data, args.hitom)
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "preset": preset,
         "config": config.model_dump(mode="json"),
         "heldout_seed": config.heldout_seed,
+        "heldout_dropped_as_seen": sorted(clash),
         "models": models,
         "results": results,
         "paired": comparisons,

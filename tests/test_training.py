@@ -182,7 +182,7 @@ def _train_args(out: Path, api_base: str, steps: int) -> list[str]:
         "--partner", "scripted:Hello there.|I am not sure.|Fine.", "--judge", "openai/fake",
         "--judge-api-base", api_base, "--max-turns", "3", "--turn-tokens", "24", "--num-generations", "2",
         "--prompts-per-step", "1", "--beta", "0", "--output-dir", str(out), "--report-to", "none", "--save-steps", "2",
-        "--mcq-items", "20",
+        "--mcq-items", "20", "--heldout-items", "2", "--eval-steps", "2", "--no-warmup",
     ]  # fmt: skip
 
 
@@ -195,6 +195,8 @@ def test_two_grpo_steps_then_resume(tmp_path: Path) -> None:
         assert main(_train_args(out, judge_server.api_base, 2)) == 0
         lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
         assert [line["step"] for line in lines] == [1, 2]
+        assert "heldout/accuracy" not in lines[0] and lines[1]["heldout/n"] == 2.0
+        assert 0.0 <= lines[1]["heldout/format"] <= 1.0
         for term in ("format", "structure", "content", "length"):
             assert f"rewards/{term}/mean" in lines[0]
         assert (out / "checkpoint-2" / "model.safetensors").exists()
@@ -228,7 +230,7 @@ def test_two_cpu_processes_with_deepspeed_zero2(tmp_path: Path) -> None:
         accelerate, "launch", "--config_file", "training/configs/zero2.yaml", "--num_processes", "2",
         "-m", "training.grpo", "--env", "none", "--mcq", "generated", "--max-steps", "1",
         "--num-generations", "2", "--prompts-per-step", "1", "--turn-tokens", "16", "--mcq-items", "10",
-        "--output-dir", str(out), "--report-to", "none",
+        "--output-dir", str(out), "--report-to", "none", "--no-warmup",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=Path(__file__).parents[1])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -359,7 +359,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
 
         heldout = drop_overlaps(
             load_mcq_source("generated", config.heldout_items, config.heldout_seed, tom_config(config)),
-            [row["context"] for row in dataset],
+            [task.item for task in (tasks[k] for k in mcq) if hasattr(task, "item")],
             "the generated held-out set",
         )
         callbacks.append(

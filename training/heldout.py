@@ -49,22 +49,21 @@ class HeldoutResult:
         return sum(self.completion_tokens) / self.n if self.n else float("nan")
 
 
-def story_key(text: str) -> str:
-    """A story's identity for overlap checks: its whitespace-normalised text."""
-    return " ".join(text.split())
+def drop_overlaps(heldout: Sequence[MCQItem], training: Iterable[Any], what: str) -> list[MCQItem]:
+    """Held-out items whose story was not trained on (``training``: MCQ items or SFT examples).
 
+    The overlap rule is :func:`training.sft_data.overlapping`; dropped items are announced loudly.
+    """
+    from training.sft_data import overlapping
 
-def drop_overlaps(heldout: Sequence[MCQItem], training_contexts: Iterable[str], what: str) -> list[MCQItem]:
-    """Held-out items whose story is not among the training stories; warns loudly when any are dropped."""
-    seen = {story_key(c) for c in training_contexts}
-    kept = [it for it in heldout if story_key(it.context) not in seen]
-    if len(kept) < len(heldout):
+    clash = set(overlapping(training, heldout))
+    if clash:
         warnings.warn(
-            f"{len(heldout) - len(kept)} of {len(heldout)} held-out items of {what} share a story with the "
-            "training data; they are left out of the evaluation",
+            f"{len(clash)} of {len(heldout)} held-out items of {what} share a story with the training data; "
+            "they are left out of the evaluation",
             stacklevel=2,
         )
-    return kept
+    return [it for it in heldout if it.id not in clash]
 
 
 def evaluate_items(
@@ -126,26 +125,31 @@ def heldout_callback(
     from transformers import TrainerCallback
 
     class _Heldout(TrainerCallback):
-        def _run(self, state: Any) -> None:
+        pending: dict[str, float] | None = None
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if not every or state.global_step % every:
+                return
             model = trainer.accelerator.unwrap_model(trainer.model)
             result = evaluate_items(
                 model, trainer.processing_class, items, think_prefill=think_prefill, max_new_tokens=max_new_tokens
             )
-            metrics = {
+            self.pending = {
                 "heldout/accuracy": result.accuracy,
                 "heldout/format": result.format_rate,
                 "heldout/tokens": result.mean_tokens,
-                "heldout/n": result.n,
+                "heldout/n": float(result.n),
             }
             print(
                 f"held-out @ step {state.global_step}: accuracy {result.accuracy:.3f}, "
                 f"format {result.format_rate:.3f} (n={result.n})",
                 file=sys.stderr,
             )
-            trainer.log(metrics)
 
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if every and state.global_step % every == 0:
-                self._run(state)
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            # joins the step's own log line (metrics.jsonl keeps one line per step)
+            if self.pending and logs is not None and "loss" in logs:
+                logs.update(self.pending)
+                self.pending = None
 
     return _Heldout()

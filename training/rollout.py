@@ -364,6 +364,9 @@ class TrajectoryRollout:
             t.error = episode.error
         score = (episode.scores.get(entry.view.learner) or {}).get("goal")
         t.goal_score = None if score is None else float(score)
+        if self.evaluator is not None and t.goal_score is None and not t.error:
+            evaluation = episode.evaluation or {}
+            t.error = f"judge gave no goal score: {evaluation.get('error') or 'no goal for the policy in its judgement'}"
         if self.on_episode is not None:
             result = self.on_episode(episode)
             if asyncio.iscoroutine(result):
