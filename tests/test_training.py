@@ -548,3 +548,4 @@ def test_resume_skips_cut_short_checkpoints_and_rewinds_metrics(tmp_path: Path) 
     metrics.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in (1, 2, 3)) + '{"step": 4, "lo')
     MetricsJSONL(metrics).on_train_begin(None, SimpleNamespace(global_step=2, is_world_process_zero=True), None)
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1, 2]
+
