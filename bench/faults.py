@@ -574,7 +574,7 @@ class RolloutResult:
     rows: int = 0
     scorable: int = 0
     unscorable: int = 0  # with a reason: a rollout_error or a failed episode on the row
-    judge_failed: int = 0  # finished, unjudged: the reason is in the stored episode, not on the row
+    judge_failed: int = 0  # finished but unjudged: the row's reason names the judge, the store holds its error
     fake_acts: int = 0
     fake_scores: int = 0
     lost: int = 0
@@ -712,14 +712,14 @@ def audit_rollout(result: RolloutResult, dimensions: Any) -> RolloutResult:
             if goal is None:
                 result.problems.append(f"row {i} ({key}) is scorable without a goal score")
             result.scorable += 1
+        elif error.startswith("judge gave no goal score") and unjudged.get(key):
+            result.judge_failed += 1  # the row says why, and the store holds that failed judgement
+            result.reasons[f"judge: {_reason(unjudged[key].pop())}"] += 1
         elif error.strip() or status == "failed":
             result.unscorable += 1
             result.reasons[_reason(error) if error.strip() else "failed, no text"] += 1
-        elif unjudged.get(key):
-            result.judge_failed += 1
-            result.reasons[f"judge: {_reason(unjudged[key].pop())}"] += 1
         else:
-            result.lost += 1  # no score, no reason anywhere
+            result.lost += 1  # no score and no reason on the row
     return result
 
 
