@@ -549,3 +549,43 @@ def test_resume_skips_cut_short_checkpoints_and_rewinds_metrics(tmp_path: Path) 
     MetricsJSONL(metrics).on_train_begin(None, SimpleNamespace(global_step=2, is_world_process_zero=True), None)
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1, 2]
 
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_step_two_resumes_to_the_same_weights(tmp_path: Path, monkeypatch: Any) -> None:
+    """Same data order, same sampling (RNG state in the checkpoint), same step-3 weights as a run never stopped."""
+    from safetensors.torch import load_file
+
+    from training import callbacks
+    from training.grpo import main
+
+    def args(out: Path) -> list[str]:
+        return [
+            "--env", "none", "--mcq", "generated", "--mcq-items", "12", "--max-steps", "3",
+            "--num-generations", "2", "--prompts-per-step", "1", "--turn-tokens", "12", "--beta", "0",
+            "--save-steps", "1", "--output-dir", str(out), "--report-to", "none", "--no-warmup", "--lr", "1e-4",
+        ]  # fmt: skip
+
+    straight, crashed = tmp_path / "straight", tmp_path / "crashed"
+    assert main(args(straight)) == 0
+    original = callbacks.MarkCompleteCheckpoints.on_save
+
+    def crash_after_step_two(self: Any, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        original(self, args, state, control, **kw)
+        if state.global_step == 2:
+            raise KeyboardInterrupt("simulated crash after checkpoint-2")
+
+    monkeypatch.setattr(callbacks.MarkCompleteCheckpoints, "on_save", crash_after_step_two)
+    with pytest.raises(KeyboardInterrupt):
+        main(args(crashed))
+    monkeypatch.setattr(callbacks.MarkCompleteCheckpoints, "on_save", original)
+    (crashed / "checkpoint-3").mkdir()  # a save the crash cut short: no marker, must be skipped
+    assert main(["--resume", str(crashed)]) == 0
+    a = load_file(str(straight / "checkpoint-3" / "model.safetensors"))
+    b = load_file(str(crashed / "checkpoint-3" / "model.safetensors"))
+    start = load_file(str(crashed / "checkpoint-1" / "model.safetensors"))
+    moved = max(float((a[k] - start[k]).abs().max()) for k in a)
+    differ = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert moved > 0 and differ <= 0.01 * moved, (moved, differ)
+    lines = [json.loads(line) for line in (crashed / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3]
