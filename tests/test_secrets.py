@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -42,6 +43,15 @@ def test_echoed_key_reaches_no_file_of_an_evaluation_run(tmp_path: Path, monkeyp
         episodes = store.episodes()
     assert episodes and all(e.status.value == "failed" for e in episodes)
     assert "[redacted]" in (episodes[0].error or "")
+    from eval.report import main as report_main
+
+    assert report_main([str(out), "-o", str(out / "report.html")]) == 0
+    from eval.store import main as store_main
+
+    export = tmp_path / "export.jsonl"
+    with open(export, "w") as handle, contextlib.redirect_stdout(handle):
+        store_main(["export", str(out)])
+    assert ENV_KEY.encode() not in export.read_bytes()
     for path in out.rglob("*"):
         if path.is_file():
             assert ENV_KEY.encode() not in path.read_bytes(), path
