@@ -129,13 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs") / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
 
-    from training.config import build_config
-    from training.grpo import _has_cuda, load_mcq_source, resolve_policy
+    from training.config import build_config, default_preset
+    from training.grpo import load_mcq_source, resolve_policy
     from training.grpo import main as grpo_main
     from training.heldout import drop_overlaps
     from training.sft import build_examples, tom_config, train_sft
 
-    preset = args.preset or ("a100x8" if _has_cuda() else "cpu")
+    preset = args.preset or default_preset()
     config = build_config(preset, None, {"model": args.model, "max_steps": args.grpo_steps})
     args.out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

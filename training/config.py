@@ -181,3 +181,18 @@ def check_world(config: TrainConfig, world: int) -> None:
             f"num_generations x prompts_per_step = {config.num_generations} x {config.prompts_per_step} = {rows} "
             f"rows per step cannot be split over {world} processes: change prompts_per_step or the launcher's num_processes"
         )
+
+
+def has_cuda() -> bool:
+    """Whether torch sees a CUDA device (False without torch)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def default_preset() -> str:
+    """``a100x8`` where CUDA is available, else ``cpu``."""
+    return "a100x8" if has_cuda() else "cpu"

@@ -27,20 +27,11 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from training.config import PRESETS, TrainConfig, build_config, check_world
+from training.config import PRESETS, TrainConfig, build_config, check_world, default_preset, has_cuda
 
 
 class TrainingSetupError(RuntimeError):
     """Something the run needs is missing or unreachable; the message says what to do."""
-
-
-def _has_cuda() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:
-        return False
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -103,7 +94,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
         overrides = {k: getattr(args, k, None) for k in ("max_steps", "save_steps", "report_to")}
         saved.update({k: v for k, v in overrides.items() if v is not None})
         return TrainConfig(**saved), True
-    preset = args.preset or ("a100x8" if _has_cuda() else "cpu")
+    preset = args.preset or default_preset()
     overrides: dict[str, Any] = {
         key: getattr(args, key)
         for key in (
@@ -158,7 +149,7 @@ def grpo_args(config: TrainConfig, output_dir: Path, *, per_device_batch: int) -
         seed=config.seed,
         data_seed=config.seed,
         bf16=config.bf16,
-        use_cpu=not _has_cuda(),
+        use_cpu=not has_cuda(),
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,
         vllm_server_base_url=config.vllm_server_base_url,

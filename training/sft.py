@@ -31,7 +31,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from training.config import PRESETS, TrainConfig, build_config
+from training.config import PRESETS, TrainConfig, build_config, default_preset, has_cuda
 
 SFT_FIELDS = (
     "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_micro_batch_size", "sft_learning_rate",
@@ -151,7 +151,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         seed=config.sft_seed,
         completion_only_loss=True,
         max_length=max(len(r["input_ids"]) for r in rows),
-        use_cpu=not _has_cuda(),
+        use_cpu=not has_cuda(),
         bf16=config.bf16,
         disable_tqdm=True,
         gradient_checkpointing=config.gradient_checkpointing,
@@ -206,15 +206,6 @@ def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Pat
     return target / result.name
 
 
-def _has_cuda() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:
-        return False
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags; any TrainConfig field can also come from ``--config FILE``."""
     p = argparse.ArgumentParser(prog="python -m training.sft", description=__doc__.split("\n\n")[0])
@@ -241,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                   "sft_learning_rate", "sft_seed", "lora")
     }  # fmt: skip
     try:
-        config = build_config(args.preset or ("a100x8" if _has_cuda() else "cpu"), args.config, overrides)
+        config = build_config(args.preset or default_preset(), args.config, overrides)
         started = time.perf_counter()
         final = train_sft(config, Path(args.output_dir))
     except ValueError as exc:
