@@ -112,14 +112,16 @@ def test_sft_cli_writes_a_checkpoint_that_evaluation_and_training_accept(tmp_pat
 
 
 @pytest.mark.slow
-def test_main_job_warms_up_once_then_reuses_the_cached_warmup(tmp_path: Path, capsys: Any) -> None:
+def test_main_job_warms_up_once_then_reuses_the_cached_warmup(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cpu preset's path: warm-up (trained the first time, cached by its inputs), then GRPO from it."""
     from training.grpo import main
 
+    monkeypatch.setenv("SOCIALGYM_WARMUP_CACHE", str(tmp_path / "cache"))  # a fresh cache, removed with tmp_path
     config = tmp_path / "tiny.yaml"
     config.write_text(
         "sft_mcq_examples: 4\nsft_social_examples: 0\nsft_batch_size: 4\nsft_micro_batch_size: 2\n"
-        f"sft_seed: {abs(hash(str(tmp_path))) % 10**6 + 2000}\n"  # a fresh cache entry for this test run
         "mcq_items: 8\nturn_tokens: 16\nnum_generations: 2\nprompts_per_step: 1\n"
     )
     common = ["--env", "none", "--mcq", "generated", "--config", str(config), "--max-steps", "1", "--report-to", "none"]
@@ -131,3 +133,4 @@ def test_main_job_warms_up_once_then_reuses_the_cached_warmup(tmp_path: Path, ca
     assert "SIP warm-up: cached at" in second and "training into" not in second
     saved = json.loads((tmp_path / "b" / "config.json").read_text())
     assert saved["warmup"] is True and (tmp_path / "b" / "checkpoint-1").is_dir()
+    assert len(list((tmp_path / "cache").glob("sft-*/final"))) == 1

@@ -186,11 +186,15 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
 
 
 def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Path:
-    """The warm-up's checkpoint for ``config``, trained once and reused while its inputs are unchanged."""
+    """The warm-up's checkpoint for ``config``, trained once and reused while its inputs are unchanged.
+
+    Cached under ``cache_dir``, else ``$SOCIALGYM_WARMUP_CACHE``, else the user cache (``~/.cache/socialgym``).
+    """
     from agents.local_model import default_cache_dir
 
     examples_key = cache_key(config, build_examples(config))
-    target = (cache_dir or default_cache_dir()) / f"sft-{examples_key}"
+    root = cache_dir or Path(os.environ.get("SOCIALGYM_WARMUP_CACHE") or default_cache_dir())
+    target = root / f"sft-{examples_key}"
     final = target / "final"
     if (final / "config.json").exists() and any(final.glob("*.safetensors")):
         print(f"SIP warm-up: cached at {final}", file=sys.stderr)
