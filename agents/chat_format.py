@@ -99,3 +99,13 @@ class ChatTokens:
     def decode(self, ids: Sequence[int]) -> str:
         """Text of generated ids without special tokens."""
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+
+def chat_tokens(tokenizer: Any) -> ChatTokens:
+    """The :class:`ChatTokens` of ``tokenizer``, built once per chat template (the probe is not redone per call)."""
+    template = getattr(tokenizer, "chat_template", None)
+    cached = getattr(tokenizer, "_socialgym_chat_tokens", None)
+    if cached is None or cached[0] != template or cached[1].tokenizer is not tokenizer:
+        cached = (template, ChatTokens(tokenizer))
+        tokenizer._socialgym_chat_tokens = cached
+    return cached[1]

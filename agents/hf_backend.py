@@ -190,10 +190,10 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     exactly as the GRPO rollout built them in training. A template that rejects the system role
     gets the system text prepended to the first user message instead.
     """
-    from agents.chat_format import ChatFormatError, ChatTokens
+    from agents.chat_format import ChatFormatError, chat_tokens
 
     try:
-        return ChatTokens(tokenizer).render(messages)
+        return chat_tokens(tokenizer).render(messages)
     except ChatFormatError:
         if not messages or messages[0].get("role") != "system":
             raise
@@ -202,7 +202,7 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
         rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
     else:
         rest.insert(0, {"role": "user", "content": system})
-    return ChatTokens(tokenizer).render(rest)
+    return chat_tokens(tokenizer).render(rest)
 
 
 def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
