@@ -6,7 +6,8 @@
 Model specs: ``local`` (the embedded model), ``sip:MODEL`` (ask for SIP reasoning, then
 ``<Answer>``), any litellm model string, with ``--api-base`` for OpenAI-compatible servers.
 Every item is asked ``--runs`` times (ToMBench: 5, options shuffled per run, majority vote;
-others: 1, options in file order unless ``--shuffle``). Calls run concurrently
+MotiveBench: 6 fixed option orders, accuracy averaged over them; others: 1, options in file order
+unless ``--shuffle``). Calls run concurrently
 (``--concurrency``) with retries; a call that fails for good marks its item as an error, which
 is counted apart and left out of the accuracy.
 
@@ -37,7 +38,7 @@ from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, chat,
 from agents.sip import THINK_PREFILL
 from eval.benchmarks import BenchmarkError, get_benchmark, load_benchmark
 from eval.benchmarks.protocol import messages_for, option_order, read_reply
-from eval.benchmarks.scoring import ItemScore, Prediction, Summary, score_predictions
+from eval.benchmarks.scoring import Aggregate, ItemScore, Prediction, Summary, score_predictions
 from eval.items import LETTERS, MCQItem
 
 AnswerFn = Callable[[list[dict[str, str]]], Awaitable[str | ChatResult]]
@@ -74,6 +75,8 @@ class Settings(BaseModel):
     sip: bool = False
     runs: int = 1
     shuffle: bool = False
+    orders: list[list[int]] = Field(default_factory=list, description="fixed option order per run, if any")
+    aggregate: Aggregate = "vote"
     seed: int = 0
     limit: int | None = None
     sample: bool = False
@@ -109,6 +112,7 @@ async def ask_items(
     seed: int = 0,
     concurrency: int = 8,
     on_done: Callable[[], None] | None = None,
+    orders: Sequence[Sequence[int]] = (),
 ) -> list[list[Attempt]]:
     """Ask every item ``runs`` times (concurrently, at most ``concurrency`` calls in flight).
 
@@ -120,7 +124,7 @@ async def ask_items(
     gate = asyncio.Semaphore(concurrency)
 
     async def one(item: MCQItem, run: int) -> Attempt:
-        order = option_order(item, run, shuffle=shuffle, seed=seed)
+        order = option_order(item, run, shuffle=shuffle, seed=seed, orders=orders)
         attempt = Attempt(run=run, order=order, messages=messages_for(item, order, sip=sip))
         text: str | None = None
         async with gate:
@@ -201,6 +205,7 @@ def item_record(item: MCQItem, attempts: Sequence[Attempt], score: ItemScore) ->
         "vote": score.vote,
         "vote_letter": _letter(item, score.vote),
         "correct": score.correct,
+        "run_correct": score.run_correct,
         "unparseable": score.unparseable,
         "error": score.error,
         "attempts": [
@@ -224,13 +229,13 @@ def item_record(item: MCQItem, attempts: Sequence[Attempt], score: ItemScore) ->
 
 
 def evaluate(
-    items: Sequence[MCQItem], attempts: Sequence[Sequence[Attempt]]
+    items: Sequence[MCQItem], attempts: Sequence[Sequence[Attempt]], aggregate: Aggregate = "vote"
 ) -> tuple[Summary, list[dict[str, Any]]]:
-    """Score the attempts (vote, groups) and build the per-item records."""
+    """Score the attempts (vote or per-run mean, groups) and build the per-item records."""
     predictions = {it.id: [a.prediction for a in tries] for it, tries in zip(items, attempts, strict=True)}
     errors = {it.id: sum(a.error is not None for a in tries) for it, tries in zip(items, attempts, strict=True)}
     format_ok = [a.format_ok for tries in attempts for a in tries if a.error is None]
-    summary, scores = score_predictions(items, predictions, errors=errors, format_ok=format_ok)
+    summary, scores = score_predictions(items, predictions, errors=errors, format_ok=format_ok, aggregate=aggregate)
     records = [item_record(it, tries, s) for it, tries, s in zip(items, attempts, scores, strict=True)]
     return summary, records
 
@@ -245,10 +250,10 @@ async def run_benchmark(
     with _progress(total, settings, enabled=progress) as tick:
         attempts = await ask_items(
             items, answer_fn, sip=settings.sip, runs=settings.runs, shuffle=settings.shuffle,
-            seed=settings.seed, concurrency=settings.concurrency, on_done=tick,
+            seed=settings.seed, concurrency=settings.concurrency, on_done=tick, orders=settings.orders,
         )
     wall = time.perf_counter() - started
-    summary, records = evaluate(items, attempts)
+    summary, records = evaluate(items, attempts, settings.aggregate)
     latencies = [a.latency_s for tries in attempts for a in tries if a.latency_s is not None and a.error is None]
     failed_calls = sum(a.error is not None for tries in attempts for a in tries)
     completion_tokens = [a.completion_tokens for tries in attempts for a in tries if a.completion_tokens is not None]
@@ -365,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", required=True, help="local, sip:MODEL, or a litellm model string")
     parser.add_argument("--benchmark", required=True, help="tombench, tombench-hard, hi-tom, emobench-ea, "
-                        "emobench-eu, socialiqa, simpletom, tom-rl, jsonl, generated")
+                        "emobench-eu, socialiqa, simpletom, motivebench, tactfultom, tom-rl, jsonl, generated")
     parser.add_argument("--data", type=Path, help="data file or folder (default: the shared data copy)")
     parser.add_argument("--limit", type=int, help="at most N units (first N; with --sample a seeded sample)")
     parser.add_argument("--sample", action="store_true", help="with --limit: a seeded random sample")
@@ -433,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(
         model=args.model, benchmark=args.benchmark, data=str(args.data) if args.data else None, sip=sip,
         runs=args.runs or benchmark.runs, shuffle=benchmark.shuffle if args.shuffle is None else args.shuffle,
+        orders=[list(o) for o in benchmark.orders], aggregate=benchmark.aggregate,
         seed=args.seed, limit=args.limit, sample=args.sample, concurrency=args.concurrency,
         temperature=args.temperature, max_tokens=args.max_tokens or (SIP_MAX_TOKENS if sip else plain_tokens),
         api_base=args.api_base, loader_options={k: str(v) if isinstance(v, Path) else v for k, v in options.items()},

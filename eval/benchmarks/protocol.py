@@ -4,11 +4,13 @@ copy, the chat messages, and mapping a reply back to an original option.
 ToMBench shuffles the four options independently on each of its five runs; a prediction made on
 a shuffled copy is mapped back to the original option index before votes are counted. Orders
 depend only on ``(seed, item id, run)``, so they do not change when items are filtered or limited.
+MotiveBench instead shows every item in the same fixed orders, one per run (``orders``).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.sip import check_sip, extract_answer, mcq_messages, parse_choice
@@ -16,9 +18,22 @@ from eval.benchmarks.scoring import Prediction, normalize_text
 from eval.items import MCQItem
 
 
-def option_order(item: MCQItem, run: int, *, shuffle: bool, seed: int) -> list[int]:
-    """Original option indices in the order they are shown on ``run`` (identity unless ``shuffle``)."""
+def option_order(
+    item: MCQItem, run: int, *, shuffle: bool, seed: int, orders: Sequence[Sequence[int]] = ()
+) -> list[int]:
+    """Original option indices in the order they are shown on ``run``.
+
+    ``orders``: fixed orders, run ``r`` shows ``orders[r % len(orders)]``; else a seeded shuffle
+    when ``shuffle``; else file order.
+    """
     order = list(range(len(item.options)))
+    if orders and order:
+        fixed = list(orders[run % len(orders)])
+        if sorted(fixed) != order:
+            raise ValueError(
+                f"item {item.id!r}: fixed option order {fixed} is not a permutation of its {len(order)} options"
+            )
+        return fixed
     if shuffle and len(order) > 1:
         random.Random(f"{seed}\x1f{item.id}\x1f{run}").shuffle(order)
     return order

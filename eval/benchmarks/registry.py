@@ -1,4 +1,9 @@
-"""The benchmarks by name: loader, default data location and official scoring protocol."""
+"""The benchmarks by name: loader, default data location and official scoring protocol.
+
+Each :class:`Benchmark` is the protocol record in code (how often an item is asked, in which
+option order, how runs combine, what counts as correct, where its files go); ``docs/benchmarks.md``
+states the same in prose, with the published figures to compare against.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eval.benchmarks.emobench import load_emobench_ea, load_emobench_eu
 from eval.benchmarks.errors import BenchmarkError
 from eval.benchmarks.generated import load_generated
 from eval.benchmarks.generic import load_jsonl
 from eval.benchmarks.hitom import load_hitom
+from eval.benchmarks.motivebench import ORDERS as MOTIVEBENCH_ORDERS
+from eval.benchmarks.motivebench import load_motivebench
 from eval.benchmarks.simpletom import load_simpletom
 from eval.benchmarks.socialiqa import load_socialiqa
+from eval.benchmarks.tactfultom import load_tactfultom
 from eval.benchmarks.tombench import load_tombench
 from eval.benchmarks.tombench_hard import load_tombench_hard
 from eval.benchmarks.tomrl import load_tomrl
@@ -39,23 +47,54 @@ class Benchmark:
     """Official number of times each item is asked (votes are taken over them)."""
     shuffle: bool = False
     """Whether options are shuffled (per item and run, seeded) before asking."""
+    orders: tuple[tuple[int, ...], ...] = ()
+    """Fixed option orders, one per run (MotiveBench); they replace ``shuffle``."""
+    aggregate: Literal["vote", "mean"] = "vote"
+    """How runs combine: majority vote, or the mean of per-run accuracies."""
+    correct: str = "the chosen option is the gold option"
+    """What counts as a correct answer, in one line."""
+    home: str | None = None
+    """Folder under a data root where the published files go (``eval.suite``); default: ``default_path``."""
+    source: str = ""
+    """Where the published files come from."""
 
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in (
         Benchmark("tombench", load_tombench, "ToMBench, 2,860 4-way items (shuffled x5, majority vote)",
-                  "tombench", runs=5, shuffle=True),
+                  "tombench", runs=5, shuffle=True,
+                  correct="the majority of the 5 runs' choices is the gold option (an unreadable plurality is wrong)",
+                  source="github.com/zhchen18/ToMBench data/*.jsonl"),
         Benchmark("tombench-hard", load_tombench_hard, "ToMBench-Hard CSV (ToMBench scoring)",
-                  runs=5, shuffle=True),
-        Benchmark("hi-tom", load_hitom, "Hi-ToM, 600 15-way higher-order ToM items", "hi-tom/Hi-ToM_data.json"),
+                  runs=5, shuffle=True, home="tombench-hard",
+                  correct="the majority of the 5 runs' choices is the gold option",
+                  source="huggingface.co/datasets/Jincenzi/ToMBench_Hard (one CSV)"),
+        Benchmark("hi-tom", load_hitom, "Hi-ToM, 600 15-way higher-order ToM items", "hi-tom/Hi-ToM_data.json",
+                  home="hi-tom", source="github.com/ying-hui-he/Hi-ToM_dataset Hi-ToM_data.json"),
         Benchmark("emobench-ea", load_emobench_ea, "EmoBench emotional application, 200 English items",
-                  "emobench/EA.jsonl"),
+                  "emobench/EA.jsonl", home="emobench", source="github.com/Sahandfer/EmoBench data/EA.jsonl"),
         Benchmark("emobench-eu", load_emobench_eu,
-                  "EmoBench emotional understanding, 200 English emotion+cause pairs", "emobench/EU.jsonl"),
-        Benchmark("socialiqa", load_socialiqa, "Social IQa (published JSONL + labels, or HF layout)"),
-        Benchmark("simpletom", load_simpletom, "SimpleToM (HF layout)"),
-        Benchmark("tom-rl", load_tomrl, "ToM-RL JSONL/CSV (free text, or inline options)", "tom-rl"),
+                  "EmoBench emotional understanding, 200 English emotion+cause pairs", "emobench/EU.jsonl",
+                  correct="both the emotion and the cause are the gold options", home="emobench",
+                  source="github.com/Sahandfer/EmoBench data/EU.jsonl"),
+        Benchmark("socialiqa", load_socialiqa, "Social IQa (published JSONL + labels, or HF layout)",
+                  home="socialiqa", source="Social IQa dev.jsonl + dev-labels.lst, or HF allenai/social_i_qa"),
+        Benchmark("simpletom", load_simpletom, "SimpleToM (HF layout)", home="simpletom",
+                  source="HF allenai/SimpleToM (parquet/JSONL per config)"),
+        Benchmark("motivebench", load_motivebench,
+                  "MotiveBench, 6-way motivation/behaviour questions (6 fixed orders, mean accuracy)",
+                  "motivebench", runs=len(MOTIVEBENCH_ORDERS), orders=MOTIVEBENCH_ORDERS, aggregate="mean",
+                  correct="per order the chosen option is the gold one; accuracy averaged over the 6 orders",
+                  source="github.com/chicosirius/MotiveBench {Persona,Amazon,Blog}/*_questions.json"),
+        Benchmark("tactfultom", load_tactfultom,
+                  "TactfulToM white-lie conversations: multiple-choice and yes/no questions", "tactfultom",
+                  shuffle=True,
+                  correct="the chosen option (or Yes/No) is the gold one; list questions are not loaded",
+                  source="github.com/nii-cl/tactful-tom dataset/final_set/Tactful_conv_set_*.json"),
+        Benchmark("tom-rl", load_tomrl, "ToM-RL JSONL/CSV (free text, or inline options)", "tom-rl",
+                  correct="free text: the normalised answer equals the gold or ends with it",
+                  source="github.com/bigai-ai/ToM-RL"),
         Benchmark("jsonl", load_jsonl, "generic JSONL (see eval/benchmarks/generic.py)"),
         Benchmark("generated", load_generated, "procedurally generated ToM stories (--n, --seed)",
                   needs_path=False),
@@ -67,6 +106,14 @@ def data_root() -> Path:
     """The shared data folder: ``$SOCIALGYM_SHARED_DATA`` or ``<repo>/../shared/data``."""
     configured = os.environ.get(DATA_ENV)
     return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def location(benchmark: Benchmark, root: Path) -> Path:
+    """Where ``benchmark``'s files go under the data folder ``root``."""
+    relative = benchmark.default_path or benchmark.home
+    if relative is None:
+        raise BenchmarkError(f"{benchmark.name}: has no place under a data folder")
+    return root / relative
 
 
 def get_benchmark(name: str) -> Benchmark:
