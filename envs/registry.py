@@ -4,6 +4,8 @@ Ids:
 
 * ``sotopia`` — every scenario of the built-in library;
 * ``sotopia-hard`` — the built-in scenarios tagged ``hard``;
+* ``sotopia-verifiable`` — the built-in scenarios tagged ``verifiable``: each has rule-checked goals
+  (:mod:`scenarios.checks`), so its episodes are scored without a judge (``reward_dimension="rules"``);
 * ``sotopia:PATH`` — the scenarios of a custom YAML/JSON file or folder, or of a SOTOPIA dump
   folder (characters and relationships of the built-in library may be used by them).
 
@@ -24,8 +26,15 @@ from scenarios.load import load_custom, load_library
 ENV_IDS: dict[str, str] = {
     "sotopia": "every scenario of the built-in library",
     "sotopia-hard": "the built-in scenarios tagged 'hard'",
+    "sotopia-verifiable": "the built-in scenarios tagged 'verifiable' (rule-checked goals, no judge needed)",
     "sotopia:PATH": "the scenarios of a custom YAML/JSON file or folder, or a SOTOPIA dump folder",
 }
+
+
+TAGGED_SETS: dict[str, str] = {"sotopia-hard": "hard", "sotopia-verifiable": "verifiable"}
+"""Env ids that play the built-in scenarios with one tag."""
+RULE_CHECKED_ENVS = frozenset({"sotopia-verifiable"})
+"""Env ids whose every scenario has rule checks: training on them needs no judge."""
 
 
 class UnknownEnvError(ValueError):
@@ -33,7 +42,7 @@ class UnknownEnvError(ValueError):
 
 
 def _known_ids() -> str:
-    return "\n".join(f"  {env_id:<14} {text}" for env_id, text in ENV_IDS.items())
+    return "\n".join(f"  {env_id:<18} {text}" for env_id, text in ENV_IDS.items())
 
 
 def resolve_scenarios(env_id: str) -> tuple[ScenarioLibrary, list[str]]:
@@ -42,12 +51,13 @@ def resolve_scenarios(env_id: str) -> tuple[ScenarioLibrary, list[str]]:
     if env_id == "sotopia":
         library = load_library()
         return library, list(library.scenarios)
-    if env_id == "sotopia-hard":
+    if env_id in TAGGED_SETS:
         library = load_library()
-        hard = library.hard()
-        if not hard:
-            raise UnknownEnvError("the built-in library has no scenario tagged 'hard'")
-        return library, hard
+        tag = TAGGED_SETS[env_id]
+        tagged = library.by_tag(tag)
+        if not tagged:
+            raise UnknownEnvError(f"the built-in library has no scenario tagged {tag!r}")
+        return library, tagged
     if env_id.startswith("sotopia:"):
         path = Path(env_id.removeprefix("sotopia:")).expanduser()
         if not str(path) or str(path) == ".":
@@ -68,10 +78,10 @@ def resolve_scenario_spec(spec: str) -> tuple[ScenarioLibrary, list[str]]:
     """Like :func:`resolve_scenarios`, but also accepts a bare path or a single built-in scenario id.
 
     This is what the command lines take for ``--scenario(s)``: ``sotopia``, ``sotopia-hard``,
-    ``sotopia:PATH``, ``PATH`` (a scenario file/folder or a SOTOPIA dump) or a scenario id.
+    ``sotopia-verifiable``, ``sotopia:PATH``, ``PATH`` (a scenario file/folder or a SOTOPIA dump) or a scenario id.
     """
     spec = spec.strip()
-    if spec in ("sotopia", "sotopia-hard") or spec.startswith("sotopia:"):
+    if spec == "sotopia" or spec in TAGGED_SETS or spec.startswith("sotopia:"):
         return resolve_scenarios(spec)
     if Path(spec).expanduser().exists():
         return resolve_scenarios(f"sotopia:{spec}")

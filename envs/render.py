@@ -11,7 +11,10 @@ Visibility rules (enforced here and nowhere else):
   ``know_by_name`` adds the name; ``acquaintance`` adds gender, age, occupation and public info;
   ``friend`` adds personality (summary, Big Five, values); ``romantic`` and ``family`` add moral
   values, decision style and MBTI;
-* the relationship's shared history is shown to the two characters it names.
+* the relationship's shared history is shown to the two characters it names;
+* where the scenario has rule checks, the statement forms they read (``DEAL: $<amount>``,
+  ``AGREE: <option>``, ``SPLIT: ...``; ``ANSWER: ...`` only to the role that must answer), never
+  any role's limits or secret phrases (:meth:`Scenario.protocol_for`).
 """
 
 from __future__ import annotations
@@ -128,6 +131,9 @@ def render_observation(
         sections.append(f"## What you know about {other_name}\n" + "\n".join(lines))
     goal = setup.scenario.goals[role].for_agent(show_hints)
     sections.append(f"## Your goal\n{goal}\n(You do not know the goals of the others.)")
+    protocol = setup.scenario.protocol_for(role)
+    if protocol:
+        sections.append("## How outcomes are recorded\n" + "\n".join(protocol))
     sections.append("## Conversation so far\n" + render_transcript(turns))
     sections.append("## Now\n" + _now_line(turn, available_actions, waiting_for, ended))
     return "\n\n".join(sections)

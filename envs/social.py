@@ -19,7 +19,10 @@ but ``none`` (termination), or after ``max_turns`` steps (truncation).
 
 Rewards are zero during the episode. When it ends and the env has an evaluator, each agent's
 reward is its score on ``reward_dimension`` (default ``goal``) and ``infos`` carry all its scores;
-without one, rewards stay 0 and ``infos[agent]["evaluated"]`` is False. The async runner instead
+without one, rewards stay 0 and ``infos[agent]["evaluated"]`` is False, except in a scenario with
+rule checks (:mod:`scenarios.checks`), which is always checked (no model needed): its results sit
+beside any judge scores in ``Episode.evaluation["checks"]``, and ``reward_dimension="rules"``
+rewards each role with the share of its checks passed. The async runner instead
 evaluates after the episode and calls :meth:`SocialEpisodeEnv.apply_evaluation`.
 """
 
@@ -40,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from envs.evaluator import Evaluator, evaluate_safely
 from envs.render import render_observation, render_transcript
+from envs.rules import RuleChecker, apply_evaluation
 from envs.types import (
     ActionType,
     AgentAction,
@@ -119,7 +123,10 @@ class EnvConfig(BaseModel):
         4, ge=1, description="Steps in a row with only 'none' acts that end the episode; None: never."
     )
     show_hints: bool = Field(True, description="Show goals' strategy hints to the agents.")
-    reward_dimension: str = Field("goal", description="Evaluator dimension used as the final reward.")
+    reward_dimension: str = Field(
+        "goal",
+        description="Evaluator dimension used as the final reward ('rules': the share of rule checks passed).",
+    )
     max_observation_chars: int = Field(200_000, ge=1)
     max_argument_chars: int = Field(20_000, ge=1)
 
@@ -457,21 +464,13 @@ class SocialEpisodeEnv(ParallelEnv):
         raise ValueError(f"{agent!r} has not acted yet in this episode")
 
     def apply_evaluation(self, evaluation: EpisodeEvaluation) -> dict[str, float]:
-        """Store an evaluation on the episode; returns the rewards (score on ``reward_dimension``).
+        """Store an evaluation, with the scenario's rule checks added, on the episode; returns the rewards
+        (score on ``reward_dimension``; see :func:`envs.rules.apply_evaluation`).
 
-        A failed evaluation (``ok=False``) is stored as such and sets no scores and no rewards.
+        A failed evaluation (``ok=False``) is stored as such and sets no judge scores and no judge
+        rewards; rule checks (and a ``rules`` reward) still count.
         """
-        episode = self.episode
-        episode.evaluation = evaluation.model_dump(mode="json")
-        if evaluation.ok:
-            episode.scores = evaluation.flat_scores()
-            dimension = self.config.reward_dimension
-            episode.rewards = {
-                name: score
-                for name in episode.setup.agent_names
-                if (score := evaluation.score(name, dimension)) is not None
-            }
-        return dict(episode.rewards)
+        return apply_evaluation(self.episode, evaluation, self.config.reward_dimension)
 
     def fail(self, error: str) -> None:
         """Mark the episode failed (an agent or the runner could not go on) and end it."""
@@ -523,6 +522,9 @@ class SocialEpisodeEnv(ParallelEnv):
         episode.finished_at = datetime.now(UTC)
         if self.evaluator is not None:
             self.apply_evaluation(evaluate_safely(self.evaluator, episode))
+        elif episode.setup.scenario.has_checks:
+            # deterministic and free: a rule-checked scenario is always checked
+            self.apply_evaluation(evaluate_safely(RuleChecker(), episode))
 
     def _ended_text(self, agent: str) -> str | None:
         episode = self.episode

@@ -11,7 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scenarios.checks import CheckResult, rules_score
 from scenarios.schema import EpisodeSetup
+
+RULES_DIMENSION = "rules"
+"""The score dimension of rule checks: the share of a role's checks passed (0..1; none if any is undecidable)."""
 
 
 class ActionType(str, Enum):
@@ -162,12 +166,27 @@ class EpisodeEvaluation(BaseModel):
     raw_text: str | None = None
     attempts: int = 1
     latency_s: float | None = None
+    checks: dict[str, list[CheckResult]] = Field(
+        default_factory=dict,
+        description="Agent name -> rule-check results (scenarios.checks); kept whether or not the judge's ``ok``.",
+    )
+
+    def rule_score(self, agent: str) -> float | None:
+        """Share of ``agent``'s rule checks passed; None without checks or when one is undecidable."""
+        return rules_score(self.checks.get(agent, []))
 
     def score(self, agent: str, dimension: str = "goal") -> float | None:
-        """One agent's score on one dimension, or None if absent."""
+        """One agent's score on one dimension, or None if absent (``rules`` is read off the checks)."""
         entry = self.scores.get(agent, {}).get(dimension)
+        if entry is None and dimension == RULES_DIMENSION:
+            return self.rule_score(agent)
         return entry.score if entry is not None else None
 
     def flat_scores(self) -> dict[str, dict[str, float]]:
-        """Agent -> dimension -> number (what :attr:`Episode.scores` stores)."""
-        return {agent: {dim: s.score for dim, s in dims.items()} for agent, dims in self.scores.items()}
+        """Agent -> dimension -> number (what :attr:`Episode.scores` stores); rule scores even when not ``ok``."""
+        flat = {agent: {dim: s.score for dim, s in dims.items()} for agent, dims in self.scores.items()}
+        for agent in self.checks:
+            score = self.rule_score(agent)
+            if score is not None:
+                flat.setdefault(agent, {}).setdefault(RULES_DIMENSION, score)
+        return flat

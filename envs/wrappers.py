@@ -58,6 +58,7 @@ class SingleAgentEnv:
         self._bound: dict[str, Agent] = {}
         self._infos: dict[str, dict[str, Any]] = {}
         self._last: Observation | None = None
+        self._judged = False
 
     @property
     def episode(self) -> Episode:
@@ -69,6 +70,7 @@ class SingleAgentEnv:
     ) -> tuple[Observation, dict[str, Any]]:
         """Start an episode and play partner turns until the learner must act."""
         _, self._infos = self.env.reset(seed=seed, options=options)
+        self._judged = False
         setup = self.env.episode.setup
         names = setup.agent_names
         if not 0 <= self.learner_role < len(names):
@@ -127,8 +129,7 @@ class SingleAgentEnv:
         episode = self.env.episode
         if self.env.agents:
             return self._require_last(), 0.0, False, False, info
-        if self.evaluator is not None and episode.evaluation is None:
-            self.env.apply_evaluation(await aevaluate_safely(self.evaluator, episode))
+        await self._judge()
         info["evaluated"] = bool(episode.evaluation and episode.evaluation.get("ok"))
         info["scores"] = dict(episode.scores.get(self.learner, {}))
         if episode.evaluation and not episode.evaluation.get("ok"):
@@ -140,9 +141,13 @@ class SingleAgentEnv:
     async def truncate(self, reason: str = "token_cap") -> None:
         """End the running episode before the learner's next turn (a truncation), and judge it."""
         self.env.end(TerminationReason(reason))
-        episode = self.env.episode
-        if self.evaluator is not None and episode.evaluation is None:
-            self.env.apply_evaluation(await aevaluate_safely(self.evaluator, episode))
+        await self._judge()
+
+    async def _judge(self) -> None:
+        """Judge the ended episode once (the env's own rule checks may already be on it)."""
+        if self.evaluator is not None and not self._judged:
+            self._judged = True
+            self.env.apply_evaluation(await aevaluate_safely(self.evaluator, self.env.episode))
 
     def _failed(self, exc: TurnError) -> StepResult:
         self.env.fail(str(exc))

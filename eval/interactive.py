@@ -59,6 +59,7 @@ from rich.text import Text
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import aevaluate_safely
 from envs.registry import UnknownEnvError, resolve_scenario_spec
+from envs.rules import apply_evaluation
 from envs.runner import run_episodes
 from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
@@ -574,16 +575,8 @@ async def play(
 
 
 def apply_judgement(episode: Episode, evaluation: EpisodeEvaluation) -> Episode:
-    """Put a new judgement on a stored episode: evaluation, scores and rewards, as the env does."""
-    episode.evaluation = evaluation.model_dump(mode="json")
-    episode.scores = evaluation.flat_scores() if evaluation.ok else {}
-    if evaluation.ok:
-        dimension = episode.metadata.get("env", {}).get("reward_dimension", "goal")
-        episode.rewards = {
-            name: score
-            for name in episode.setup.agent_names
-            if (score := evaluation.score(name, dimension)) is not None
-        }
+    """Put a new judgement on a stored episode: evaluation, rule checks, scores and rewards, as the env does."""
+    apply_evaluation(episode, evaluation, episode.metadata.get("env", {}).get("reward_dimension", "goal"))
     return episode
 
 

@@ -24,6 +24,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from scenarios.checks import (
+    AgreementCheck,
+    AllocationCheck,
+    FactCheck,
+    GoalCheck,
+    contains_phrase,
+    normalise,
+    protocol_lines,
+)
+
 Identifier = Annotated[
     str,
     Field(
@@ -143,12 +153,19 @@ class Goal(StrictModel):
     ``strategy_hint`` (advice to the role: shown unless the env disables hints) and
     ``clarification_hint`` (what counts as success: shown to the judge, not to the role).
     A plain string is accepted in files and becomes ``Goal(text=...)``.
+
+    ``checks`` are optional rule-checked conditions of the goal (:mod:`scenarios.checks`): outcomes
+    a program reads off the finished transcript (a deal within the role's limit, a secret never said,
+    a fact learned and stated, an item split meeting both sides' constraints).
     """
 
     text: NonEmptyText
     extra_info: Text = ""
     strategy_hint: Text = ""
     clarification_hint: Text = ""
+    checks: list[GoalCheck] = Field(
+        default_factory=list, max_length=10, description="Rule-checked conditions (scenarios.checks)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -241,6 +258,39 @@ class Scenario(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _checks_consistent(self) -> Scenario:
+        checks = [(role, check) for role, goal in enumerate(self.goals) for check in goal.checks]
+        if "verifiable" in self.tags and not checks:
+            raise ValueError(
+                "a scenario tagged 'verifiable' needs at least one rule check in its goals' checks"
+            )
+        allocations = [c for _, c in checks if isinstance(c, AllocationCheck)]
+        if allocations and self.num_roles != 2:
+            raise ValueError(
+                f"allocation checks need exactly two roles (SPLIT: me ...; you ...), not {self.num_roles}"
+            )
+        if any(c.pool != allocations[0].pool for c in allocations):
+            raise ValueError(
+                "every allocation check of a scenario must have the same pool (one split is agreed)"
+            )
+        options = [{normalise(o) for o in c.options} for _, c in checks if isinstance(c, AgreementCheck)]
+        if any(o != options[0] for o in options):
+            raise ValueError(
+                "every agreement check of a scenario must list the same options (one option is agreed)"
+            )
+        for role, check in checks:
+            if isinstance(check, FactCheck) and check.learned:
+                others = " ".join(
+                    f"{g.text} {g.extra_info}" for other, g in enumerate(self.goals) if other != role
+                )
+                if not any(contains_phrase(others, answer) for answer in check.answers):
+                    raise ValueError(
+                        f"role {role + 1}'s fact check: no accepted answer appears in another role's goal text or "
+                        "extra_info, so it cannot be learned; add it there, or set learned: false"
+                    )
+        return self
+
     @property
     def num_roles(self) -> int:
         """How many characters play this scenario."""
@@ -256,6 +306,15 @@ class Scenario(StrictModel):
         if not self.role_constraints:
             return True
         return self.role_constraints[role].admits(profile)
+
+    @property
+    def has_checks(self) -> bool:
+        """True when any role's goal has rule checks."""
+        return any(goal.checks for goal in self.goals)
+
+    def protocol_for(self, role: int) -> list[str]:
+        """The statement forms role ``role`` is told (deal, agreement and split forms go to every role)."""
+        return protocol_lines([goal.checks for goal in self.goals], role)
 
 
 class Relationship(StrictModel):
