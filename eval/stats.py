@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from envs.types import DimensionScore, Episode, EpisodeEvaluation, EpisodeStatus
 
-CIMethod = Literal["t", "bootstrap"]
+CIMethod = Literal["t", "bootstrap", "wilson"]
 K = TypeVar("K", bound=Hashable)
 
 _CORNISH_FISHER_DF = 1000
@@ -151,6 +151,21 @@ def bootstrap_ci(
     return MeanCI(
         n=n, mean=mean, std=float(data.std(ddof=1)), low=float(low), high=float(high),
         confidence=confidence, method="bootstrap",
+    )  # fmt: skip
+
+
+def proportion_ci(successes: int, n: int, confidence: float = 0.95) -> MeanCI:
+    """A share ``successes / n`` with its Wilson score interval (``scipy.stats.binomtest``); n=0: no estimate."""
+    if n == 0:
+        return MeanCI(n=0, confidence=confidence, method="wilson")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
+    from scipy.stats import binomtest  # scipy is slow to import; only intervals on shares need it
+
+    interval = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return MeanCI(
+        n=n, mean=successes / n, low=float(interval.low), high=float(interval.high),
+        confidence=confidence, method="wilson",
     )  # fmt: skip
 
 
