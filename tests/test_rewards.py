@@ -318,6 +318,15 @@ def test_goal_reward() -> None:
         goal_reward(goal_score=11)
 
 
+def test_rules_reward() -> None:
+    from training.rewards import rules_reward
+
+    assert rules_reward("x", rule_score=0.5) == 0.5 and rules_reward(rule_score=1) == 1.0
+    assert rules_reward("x") is None and rules_reward(rule_score=float("nan")) is None
+    with pytest.raises(ValueError):
+        rules_reward(rule_score=1.5)
+
+
 # --- ranges (property) ------------------------------------------------------------------------------
 
 
@@ -420,6 +429,7 @@ def _batch() -> dict:
         "answer": [0, 0, -1],
         "answer_text": [OPTIONS[0], OPTIONS[0], ""],
         "goal_score": [None, None, 6.0],
+        "rule_score": [None, None, 1.0],
         "completion_ids": [[1], [2], [3]],
     }
 
@@ -431,6 +441,7 @@ def test_trl_funcs_are_named_and_score_rows() -> None:
     assert out["format"] == [1.0, -1.0, -1.0]
     assert out["accuracy"] == [1.0, -1.0, None]
     assert out["goal"] == [None, None, 0.6]
+    assert out["rules"] == [None, None, 1.0]
     assert all(len(v) == 3 for v in out.values())
 
 

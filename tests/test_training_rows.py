@@ -63,6 +63,7 @@ def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
     keys = tasks.add_mcq(items)
     library = load_library()
     keys += tasks.add_social(sample_setups(library, scenario_id=sorted(library.scenarios)[:1], n=1, seed=0))
+    keys += tasks.add_social(sample_setups(library, scenario_id=library.by_tag("verifiable")[:1], n=1, seed=0))
     dataset = tasks.dataset(keys)
     # per MCQ item: the bare gold letter (what the prompt asks for), and a wrong letter
     right, wrong = [], []
@@ -78,18 +79,20 @@ def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
     social = format_sip(STAGES, "Hello, could we talk about this?")
     n = len(keys)
     extras = {
-        "policy_texts": [[t] for t in [*right, social]],
-        "goal_score": [None] * len(items) + [6.0],
+        "policy_texts": [[t] for t in [*right, social, social]],
+        "goal_score": [None] * len(items) + [6.0, None],
+        "rule_score": [None] * len(items) + [None, 0.5],
         "scorable": [True] * n,
     }
-    good = trl_reward_table(dataset, extras, [*right, social])
-    extras["policy_texts"] = [[t] for t in [*wrong, social]]
-    bad = trl_reward_table(dataset, extras, [*wrong, social])
+    good = trl_reward_table(dataset, extras, [*right, social, social])
+    extras["policy_texts"] = [[t] for t in [*wrong, social, social]]
+    bad = trl_reward_table(dataset, extras, [*wrong, social, social])
 
     assert good["accuracy"][: len(items)] == [1.0] * len(items), [it.id for it in items]
     assert bad["accuracy"][: len(items)] == [-1.0] * len(items)
-    assert good["accuracy"][-1] is None and good["goal"][-1] == 0.6
+    assert good["accuracy"][-2] is None and good["goal"][-2] == 0.6
     assert all(v is None for v in good["goal"][: len(items)])
+    assert good["rules"][-1] == 0.5 and all(v is None for v in good["rules"][:-1])
     for term in ("format", "structure", "length"):
         assert all(isinstance(v, float) for v in good[term]), term
     assert all(v == 1.0 for v in good["format"]) and all(v == 1.0 for v in good["structure"])
@@ -105,7 +108,7 @@ def test_content_term_reads_the_options_of_the_row() -> None:
     gold_text = item.options[item.answer]
     stages = dict(STAGES, **{"Response Generation": f"the {gold_text} it is"})  # anchored only by the options
     text = format_sip(stages, item.answer_letter or "A")
-    with_options = trl_reward_table(tasks.dataset(keys), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None]}, [text])
+    with_options = trl_reward_table(tasks.dataset(keys), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]}, [text])
     row = dict(tasks.dataset(keys)[0])
     row["options"] = []
     from datasets import Dataset
@@ -113,7 +116,7 @@ def test_content_term_reads_the_options_of_the_row() -> None:
     from training.tasks import row_features
 
     without = trl_reward_table(
-        Dataset.from_list([row], features=row_features()), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None]}, [text]
+        Dataset.from_list([row], features=row_features()), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]}, [text]
     )
     assert with_options["content"][0] > without["content"][0]
 
@@ -135,12 +138,12 @@ def test_unscorable_rows_get_no_value_from_any_term() -> None:
     logged: list[tuple[str, float]] = []
     table = trl_reward_table(
         tasks.dataset(keys),
-        {"policy_texts": [[text], [text]], "scorable": [True, False], "goal_score": [None, None]},
+        {"policy_texts": [[text], [text]], "scorable": [True, False], "goal_score": [None, None], "rule_score": [None, None]},
         [text, text],
     )
     for term, values in table.items():
         assert values[1] is None, term
-        assert term == "goal" or values[0] is not None, term
+        assert term in ("goal", "rules") or values[0] is not None, term
     funcs = trl_reward_funcs(["format"])
     funcs[0](prompts=keys, completions=[text, text], scorable=[True, False], log_metric=lambda *a: logged.append(a))
     assert logged == [("unscorable_frac", 0.5)]

@@ -19,7 +19,10 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    env: str | None = Field("sotopia", description="Env id for social episodes (sotopia, sotopia-hard, sotopia:PATH), or None.")
+    env: str | None = Field(
+        "sotopia",
+        description="Env id for social episodes (sotopia, sotopia-hard, sotopia-verifiable, sotopia:PATH), or None.",
+    )
     mcq: list[str] = Field(default_factory=list, description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom).")
     model: str = Field("local", description="Policy: 'local' (embedded SmolLM2), a HF id or a local checkpoint path.")
     partner: str = Field("local", description="Partner agent spec (litellm model string, local, scripted:...).")
@@ -61,7 +64,7 @@ class TrainConfig(BaseModel):
     gradient_checkpointing: bool = Field(True, description="Recompute activations in backward (less memory; TRL's default).")
     curriculum: dict[str, Any] | None = Field(None, description="Curriculum schedule (see training.rewards.Curriculum).")
     reward_terms: list[str] = Field(
-        default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal"]
+        default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal", "rules"]
     )
     accuracy_correct: float = Field(1.0, description="Accuracy term for a right answer (ToM-RL uses 2).")
     accuracy_wrong: float = Field(-1.0, description="Accuracy term for a wrong or unreadable answer (ToM-RL uses -2).")

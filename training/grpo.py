@@ -37,7 +37,10 @@ class TrainingSetupError(RuntimeError):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags; every config field can also come from ``--config FILE``."""
     p = argparse.ArgumentParser(prog="python -m training.grpo", description=__doc__.split("\n\n")[0])
-    p.add_argument("--env", help="sotopia | sotopia-hard | sotopia:PATH | none")
+    p.add_argument(
+        "--env",
+        help="sotopia | sotopia-hard | sotopia-verifiable (rule-checked goals: no judge unless --judge) | sotopia:PATH | none",
+    )
     p.add_argument("--mcq", action="append", help="MCQ source: generated or NAME:PATH (repeatable)")
     p.add_argument("--preset", choices=PRESETS, help="defaults: cpu without CUDA, a100x8 with it")
     p.add_argument("--config", help="YAML file of TrainConfig fields (applied after the preset)")
@@ -122,9 +125,24 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
         config.env = None
     if args.judge is not None and args.judge.lower() == "none":
         config.judge = None
+    if args.judge is None and _rule_checked(config.env) and "judge" not in _file_fields(args.config):
+        config.judge = None  # the scenarios' rule checks score every episode; a judge only when asked for
     if config.output_dir is None:
         config.output_dir = str(Path("runs") / f"grpo-{time.strftime('%Y%m%d-%H%M%S')}")
     return config, resume
+
+
+def _rule_checked(env: str | None) -> bool:
+    """Whether every scenario of the env id has rule-checked goals (training needs no judge)."""
+    from envs.registry import RULE_CHECKED_ENVS
+
+    return env in RULE_CHECKED_ENVS
+
+
+def _file_fields(config_file: str | None) -> dict[str, Any]:
+    from training.config import read_yaml
+
+    return read_yaml(Path(config_file)) if config_file else {}
 
 
 def grpo_args(config: TrainConfig, output_dir: Path, *, per_device_batch: int) -> Any:

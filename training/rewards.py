@@ -30,7 +30,7 @@ from agents.sip import (
     parse_sip,
 )
 
-TERM_NAMES: tuple[str, ...] = ("format", "structure", "content", "length", "accuracy", "goal")
+TERM_NAMES: tuple[str, ...] = ("format", "structure", "content", "length", "accuracy", "goal", "rules")
 """Names of the reward terms, as used by the curriculum, the TRL adapter and the logs."""
 
 T = TypeVar("T")
@@ -477,6 +477,20 @@ def goal_reward(completion: str | None = None, goal_score: float | None = None, 
     return score / 10.0
 
 
+def rules_reward(completion: str | None = None, rule_score: float | None = None, **_: Any) -> float | None:
+    """The share of the policy role's rule checks passed (``scenarios.checks``), in [0, 1]; None without one.
+
+    Rows without rule-checked goals (MCQ items, scenarios without checks) and rows whose checks
+    were not all decided carry no ``rule_score`` and get None. A score outside 0..1 raises ValueError.
+    """
+    if rule_score is None or (isinstance(rule_score, float) and math.isnan(rule_score)):
+        return None
+    score = float(rule_score)
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"rule score {rule_score} outside 0..1")
+    return score
+
+
 TERM_FIELDS: dict[str, tuple[str, ...]] = {
     "format": (),
     "structure": (),
@@ -484,6 +498,7 @@ TERM_FIELDS: dict[str, tuple[str, ...]] = {
     "length": (),
     "accuracy": ("options", "answer", "answer_text"),
     "goal": ("goal_score",),
+    "rules": ("rule_score",),
 }
 """The row fields (dataset columns of :class:`training.tasks.TrainingRow` or rollout fields) each
 term reads. The TRL adapter refuses a batch that lacks one, so a renamed column fails loudly
@@ -496,6 +511,7 @@ TERMS: dict[str, Callable[..., float | None]] = {
     "length": length_reward,
     "accuracy": accuracy_reward,
     "goal": goal_reward,
+    "rules": rules_reward,
 }
 """Term name -> reward function."""
 
@@ -549,6 +565,7 @@ DEFAULT_SCHEDULE: tuple[dict[str, Any], ...] = (
             "length": 0.25,
             "accuracy": 0.5,
             "goal": 0.5,
+            "rules": 0.5,
         },
     },
     {
@@ -561,6 +578,7 @@ DEFAULT_SCHEDULE: tuple[dict[str, Any], ...] = (
             "length": 0.5,
             "accuracy": 1.0,
             "goal": 1.0,
+            "rules": 1.0,
         },
     },
     {
@@ -573,6 +591,7 @@ DEFAULT_SCHEDULE: tuple[dict[str, Any], ...] = (
             "length": 0.5,
             "accuracy": 1.5,
             "goal": 1.5,
+            "rules": 1.5,
         },
     },
 )

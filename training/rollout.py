@@ -39,7 +39,7 @@ from agents.llm import UnusableOutputError
 from agents.socialr1 import SocialR1Agent
 from envs.evaluator import Evaluator
 from envs.social import SocialEpisodeEnv
-from envs.types import ActionType, AgentAction, Episode, EpisodeStatus, Observation, Turn
+from envs.types import RULES_DIMENSION, ActionType, AgentAction, Episode, EpisodeStatus, Observation, Turn
 from envs.wrappers import SingleAgentEnv
 from training.tasks import MCQTask, SocialTask, TaskRegistry
 
@@ -78,6 +78,7 @@ class Trajectory:
     policy_texts: list[str] = field(default_factory=list)
     episode: Episode | None = None
     goal_score: float | None = None
+    rule_score: float | None = None
     error: str | None = None
 
     def add(self, ids: Sequence[int], mask: int, logprobs: Sequence[float] | None = None) -> None:
@@ -98,6 +99,9 @@ class RolloutFields(TypedDict):
     """Each policy turn's text as the env and the rewards read it (think prefill included)."""
     goal_score: list[float | None]
     """The judge's goal score (0..10) of the policy's side; None for MCQ rows or without a judge."""
+    rule_score: list[float | None]
+    """Share of the policy role's rule checks passed (0..1, scenarios.checks); None for MCQ rows,
+    scenarios without checks, or when a check is undecidable."""
     scorable: list[bool]
     episode_status: list[str]
     rollout_error: list[str]
@@ -174,6 +178,7 @@ class TrajectoryRollout:
             env_mask=[t.env_mask if ok else [0] * len(t.env_mask) for t, ok in zip(trajectories, scorable, strict=True)],
             policy_texts=[t.policy_texts for t in trajectories],
             goal_score=[t.goal_score for t in trajectories],
+            rule_score=[t.rule_score for t in trajectories],
             scorable=scorable,
             episode_status=[
                 t.episode.status.value if t.episode is not None else ("failed" if t.error else "finished")
@@ -183,14 +188,17 @@ class TrajectoryRollout:
         )
 
     def scorable(self, t: Trajectory) -> bool:
-        """Whether a sample can be scored: the policy spoke, its episode did not fail, and the
-        judge (when there is one) gave the episode a goal score."""
+        """Whether a sample can be scored: the policy spoke, its episode did not fail, the judge
+        (when there is one) gave the episode a goal score, and a scenario's rule checks (when it
+        has any) were all decided."""
         if t.error or not any(t.env_mask) or not t.policy_texts:
             return False
         if isinstance(t.task, SocialTask):
             if t.episode is None or t.episode.status is EpisodeStatus.failed:
                 return False
             if self.evaluator is not None and t.goal_score is None:
+                return False
+            if t.task.setup.scenario.has_checks and t.rule_score is None:
                 return False
         return True
 
@@ -367,6 +375,12 @@ class TrajectoryRollout:
         if self.evaluator is not None and t.goal_score is None and not t.error:
             evaluation = episode.evaluation or {}
             t.error = f"judge gave no goal score: {evaluation.get('error') or 'no goal for the policy in its judgement'}"
+        rules = (episode.scores.get(entry.view.learner) or {}).get(RULES_DIMENSION)
+        t.rule_score = None if rules is None else float(rules)
+        if episode.setup.scenario.has_checks and t.rule_score is None and not t.error:
+            undecided = (episode.evaluation or {}).get("checks", {}).get(entry.view.learner, [])
+            reasons = "; ".join(r["evidence"] for r in undecided if r.get("outcome") == "undecidable")
+            t.error = f"rule checks undecidable: {reasons or 'no checks were run'}"
         if self.on_episode is not None:
             result = self.on_episode(episode)
             if asyncio.iscoroutine(result):
