@@ -241,16 +241,30 @@ def evaluate(
 
 
 async def run_benchmark(
-    items: Sequence[MCQItem], answer_fn: AnswerFn, settings: Settings, *, progress: bool = False
+    items: Sequence[MCQItem],
+    answer_fn: AnswerFn,
+    settings: Settings,
+    *,
+    progress: bool = False,
+    on_done: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Ask and score ``items``; returns the ``summary.json`` content and the item records."""
+    """Ask and score ``items``; returns the ``summary.json`` content and the item records.
+
+    ``on_done`` is called after each call (a caller's own progress display).
+    """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     total = len(items) * settings.runs
     with _progress(total, settings, enabled=progress) as tick:
+
+        def done() -> None:
+            tick()
+            if on_done is not None:
+                on_done()
+
         attempts = await ask_items(
             items, answer_fn, sip=settings.sip, runs=settings.runs, shuffle=settings.shuffle,
-            seed=settings.seed, concurrency=settings.concurrency, on_done=tick, orders=settings.orders,
+            seed=settings.seed, concurrency=settings.concurrency, on_done=done, orders=settings.orders,
         )
     wall = time.perf_counter() - started
     summary, records = evaluate(items, attempts, settings.aggregate)
@@ -352,6 +366,13 @@ def print_summary(summary: dict[str, Any], out_dir: Path | None = None) -> None:
 # CLI
 
 
+def default_max_tokens(items: Sequence[MCQItem], sip: bool) -> int:
+    """The reply budget: SIP reasoning, else a letter (a few words when any item is free text)."""
+    if sip:
+        return SIP_MAX_TOKENS
+    return FREE_TEXT_PLAIN_MAX_TOKENS if any(not it.options for it in items) else PLAIN_MAX_TOKENS
+
+
 def parse_model_spec(spec: str) -> tuple[str, bool]:
     """``"sip:MODEL"`` -> ``("MODEL", True)``; anything else -> ``(spec, False)``."""
     spec = spec.strip()
@@ -433,14 +454,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                              sample=args.sample, seed=args.seed)
     except (BenchmarkError, ValueError) as exc:
         return _fail(str(exc))
-    free_text = any(not it.options for it in items)
-    plain_tokens = FREE_TEXT_PLAIN_MAX_TOKENS if free_text else PLAIN_MAX_TOKENS
     settings = Settings(
         model=args.model, benchmark=args.benchmark, data=str(args.data) if args.data else None, sip=sip,
         runs=args.runs or benchmark.runs, shuffle=benchmark.shuffle if args.shuffle is None else args.shuffle,
         orders=[list(o) for o in benchmark.orders], aggregate=benchmark.aggregate,
         seed=args.seed, limit=args.limit, sample=args.sample, concurrency=args.concurrency,
-        temperature=args.temperature, max_tokens=args.max_tokens or (SIP_MAX_TOKENS if sip else plain_tokens),
+        temperature=args.temperature, max_tokens=args.max_tokens or default_max_tokens(items, sip),
         api_base=args.api_base, loader_options={k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
     )
     try:

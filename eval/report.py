@@ -7,6 +7,9 @@ judge text goes through jinja2's autoescaping; chart data is embedded as JSON in
 so no text can close the script element; chart labels are HTML-escaped for plotly, which
 interprets a few tags in labels.
 
+A suite folder (``python -m eval.suite --out DIR``) adds a suite section (:mod:`eval.suite_report`)
+and its SOTOPIA episode stores join the other sections.
+
 Sections: per-dimension means with 95% CIs for every (run, model) side by side (chart + table),
 goal score distributions, model-vs-partner comparison, a sortable per-scenario table, failure
 counts with the most common errors, and every transcript with the SIP reasoning folded under each
@@ -364,8 +367,10 @@ def _plotly_js() -> str:
     return code
 
 
-def render_report(runs: Sequence[RunData], title: str = "SocialGym evaluation report") -> str:
-    """The whole report as one HTML string."""
+def render_report(
+    runs: Sequence[RunData], title: str = "SocialGym evaluation report", suites: Sequence[Any] = ()
+) -> str:
+    """The whole report as one HTML string (``suites``: :class:`eval.suite_report.SuiteView` s)."""
     dimensions = _dimension_order(runs)
     series = _build_series(runs, dimensions)
     many_runs = len(runs) > 1
@@ -389,6 +394,7 @@ def render_report(runs: Sequence[RunData], title: str = "SocialGym evaluation re
         "scenario_rows": _scenario_rows(runs, dimensions, many_runs),
         "failures": [_failures(run) for run in runs],
         "episodes": [_episode_view(run, e, dimensions) for run in runs for e in run.episodes],
+        "suites": list(suites),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -397,25 +403,38 @@ def write_report(
     run_dirs: Sequence[str | Path], out: str | Path, title: str = "SocialGym evaluation report"
 ) -> Path:
     """Read the run folders and write the report to ``out``; returns its path."""
-    paths = [Path(p) for p in run_dirs]
+    from eval.suite_report import is_suite, read_suite, sotopia_runs
+
+    suites, paths = [], []
+    for path in map(Path, run_dirs):
+        if is_suite(path):
+            suites.append(read_suite(path))
+            paths.extend(sotopia_runs(suites[-1].summary))
+        else:
+            paths.append(path)
     labels = _unique_labels([p.parent if p.suffix == ".sqlite" else p for p in paths])
     runs = [load_run(path, label) for path, label in zip(paths, labels, strict=True)]
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(runs, title), encoding="utf-8")
+    target.write_text(render_report(runs, title, suites), encoding="utf-8")
     return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m eval.report", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders (each with episodes.sqlite)")
+    parser.add_argument(
+        "run_dirs",
+        nargs="+",
+        type=Path,
+        help="run folders (each with episodes.sqlite), or suite folders (python -m eval.suite)",
+    )
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="HTML file to write")
     parser.add_argument("--title", default="SocialGym evaluation report")
     args = parser.parse_args(argv)
     try:
         path = write_report(args.run_dirs, args.output, args.title)
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:  # ValueError: eval.suite_report.SuiteError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -132,7 +132,8 @@ class FantomQuestion(BaseModel):
     choices: list[str] = Field(default_factory=list, description="choice questions: the options as shown")
 
 
-def _data_file(path: Path) -> Path:
+def data_file(path: Path) -> Path:
+    """The published file: ``path`` itself, or ``fantom_v1.json`` in it (or in its ``fantom/`` folder)."""
     if path.is_file():
         return path
     if not path.is_dir():
@@ -150,7 +151,7 @@ def _data_file(path: Path) -> Path:
 
 def load_fantom(path: str | Path) -> list[FantomSet]:
     """Read and validate the published sets; a bad record names the file, record and field."""
-    file = _data_file(Path(path))
+    file = data_file(Path(path))
     sets: list[FantomSet] = []
     seen: set[str] = set()
     for row in read_json(file):
