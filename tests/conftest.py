@@ -108,3 +108,9 @@ def shared_data() -> Path:
         "the checkout's ../shared/data, or SOCIALGYM_SHARED_DATA",
     )
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _judge_cache_per_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own empty judge cache: a judgement cached by one test never answers another's."""
+    monkeypatch.setenv("SOCIALGYM_JUDGE_CACHE", str(tmp_path / "judge-cache"))
