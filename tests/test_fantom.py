@@ -357,3 +357,21 @@ def test_command_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["--model", "sip:", "--data", str(DATA), "--out", str(tmp_path / "o")]) == 2
     assert main(["--model", "x", "--data", str(DATA), "--out", str(tmp_path / "o"), "--limit", "0"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x00\xffnot json at all" * 20, "binary data"),
+        ("[" * 100 + "]" * 100, "nested more than 64 levels deep"),
+        ('[{"set_id": "0-0-0", "short_context": "' + "x" * 100_001 + '"}]', "at most 100000 characters"),
+    ],
+)
+def test_hostile_fantom_files_are_refused_naming_the_file(
+    tmp_path: Path, content: str | bytes, expected: str
+) -> None:
+    path = tmp_path / "fantom_v1.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(BenchmarkError) as info:
+        load_fantom(path)
+    assert str(path) in str(info.value) and expected in str(info.value)

@@ -216,3 +216,22 @@ def test_tactfultom_missing_conversation_is_a_format_error(tmp_path: Path) -> No
     path.write_text(json.dumps([record]), encoding="utf-8")
     with pytest.raises(BenchmarkFormatError, match="'full_context': missing"):
         load_benchmark("tactfultom", path)
+
+
+@pytest.mark.parametrize(
+    ("bench", "name", "content", "expected"),
+    [
+        ("motivebench", "Mine_questions.json", b"\x00\x01\x02binary" * 50, "binary data"),
+        ("motivebench", "Mine_questions.json", '[{"idx": 0}]'.encode("utf-16"), "is UTF-16 text"),
+        ("tactfultom", "Tactful_conv_set_7.json", "[" * 100 + "]" * 100, "nested more than 64 levels deep"),
+        ("tactfultom", "Tactful_conv_set_7.json", '{"sets": []}', "expected a JSON list of records"),
+    ],
+)
+def test_hostile_files_are_refused_naming_the_file(
+    tmp_path: Path, bench: str, name: str, content: str | bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(BenchmarkError) as info:
+        load_benchmark(bench, path)
+    assert str(path) in str(info.value) and expected in str(info.value)
