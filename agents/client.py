@@ -14,6 +14,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -132,6 +133,57 @@ class ChatResult(BaseModel):
     latency_s: float
     attempts: int = 1
     model: str = ""
+    cached: bool = Field(False, description="Read from a ResponseCache: no call was made.")
+
+
+_CACHE_KEY_FIELDS = ("model", "messages", "temperature", "max_tokens", "response_format", "seed", "stop")
+
+
+class ResponseCache:
+    """Replies stored by their exact request, on disk: litellm's ``Cache(type="disk")`` used directly.
+
+    The key is litellm's hash of the request's model, messages and sampling settings
+    (:data:`_CACHE_KEY_FIELDS`) under a namespace of the caller's ``tag`` and the server (the
+    embedded model counts as one server whatever port it has). Callers decide what is worth keeping
+    (a judge keeps only replies that parse as a judgement), so a rerun asks again for the rest.
+    litellm's own ``caching=True`` path is not used: it stores every reply, writes in the
+    background after the call returns (lost if the process ends first) and, in litellm 1.106,
+    imports its proxy server on a cache hit.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        import litellm
+
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._cache = litellm.Cache(type="disk", disk_cache_dir=str(self.directory))
+        self.hits = 0
+        self.misses = 0
+
+    def _key(self, endpoint: Endpoint, request: dict[str, Any], tag: str) -> dict[str, Any]:
+        server = "embedded" if endpoint.local else endpoint.api_base or "provider"
+        fields = {k: request[k] for k in _CACHE_KEY_FIELDS if k in request}
+        return {**fields, "cache": {"namespace": f"{tag}|{server}"}}
+
+    def get(self, endpoint: Endpoint, request: dict[str, Any], tag: str = "") -> ChatResult | None:
+        """The stored reply to this request, or None."""
+        found = self._cache.get_cache(**self._key(endpoint, request, tag))
+        if not isinstance(found, dict):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return ChatResult.model_validate({**found, "cached": True})
+
+    def put(self, endpoint: Endpoint, request: dict[str, Any], result: ChatResult, tag: str = "") -> None:
+        """Store the reply to this request."""
+        self._cache.add_cache(result.model_dump_json(exclude={"cached"}), **self._key(endpoint, request, tag))
+
+
+def default_response_cache_dir() -> Path:
+    """``$SOCIALGYM_JUDGE_CACHE``, else ``judge-cache`` in the user cache (``~/.cache/socialgym``)."""
+    from agents.local_model import default_cache_dir
+
+    return Path(os.environ.get("SOCIALGYM_JUDGE_CACHE") or default_cache_dir() / "judge-cache")
 
 
 def resolve_endpoint(spec: str, api_base: str | None = None, api_key: str | None = None) -> Endpoint:
@@ -237,12 +289,19 @@ async def chat(
     seed: int | None = None,
     stop: list[str] | None = None,
     prefill: str = "",
+    cache: ResponseCache | None = None,
+    cache_tag: str = "",
+    keep: Callable[[ChatResult], bool] | None = None,
 ) -> ChatResult:
     """Call the model; retry transient failures with backoff; raise :class:`LLMCallError` otherwise.
 
     ``prefill`` is text the reply starts with, written after the chat template's assistant
     opening (the result's text begins with it); only the in-process transformers backend can
     continue a begun reply, so other endpoints refuse a non-empty prefill.
+
+    With ``cache``, a request made before (same ``cache_tag``) is answered from it (``cached``
+    True, no call); a new reply is stored when ``keep(result)`` is True (always without ``keep``).
+    The in-process transformers backend is never cached.
     """
     if endpoint.backend == "transformers":  # json_schema cannot be enforced there: callers parse tolerantly
         from agents.hf_backend import chat_transformers
@@ -275,6 +334,10 @@ async def chat(
     response_format = response_format_for(endpoint, json_schema)
     if response_format is not None:
         kwargs["response_format"] = response_format
+    if cache is not None:
+        hit = cache.get(endpoint, kwargs, cache_tag)
+        if hit is not None:
+            return hit
     limiter = _limiter(endpoint)
 
     async def attempt_once(attempt: int) -> ChatResult:
@@ -298,7 +361,10 @@ async def chat(
             model=endpoint.model,
         )
 
-    return await with_retries(endpoint, policy, attempt_once)
+    result = await with_retries(endpoint, policy, attempt_once)
+    if cache is not None and (keep is None or keep(result)):
+        cache.put(endpoint, kwargs, result, cache_tag)
+    return result
 
 
 async def with_retries(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -150,6 +150,21 @@ class DimensionScore(BaseModel):
     reasoning: str = ""
 
 
+class Judgement(BaseModel):
+    """One judge's one verdict on an episode (one repeat, one agent order), kept beside the aggregate."""
+
+    judge: str = Field(description="The judge's label (e.g. sotopia-eval:openai/gpt-4o).")
+    repeat: int = Field(0, ge=0)
+    order: Literal["given", "swapped"] = Field("given", description="Agent order in the judge's prompt.")
+    ok: bool
+    scores: dict[str, dict[str, DimensionScore]] = Field(default_factory=dict)
+    error: str | None = None
+    raw_text: str | None = None
+    attempts: int = 1
+    latency_s: float | None = None
+    cached: bool = Field(False, description="Answered from the judge cache (no model call).")
+
+
 class EpisodeEvaluation(BaseModel):
     """The evaluator's verdict on a finished episode.
 
@@ -169,6 +184,11 @@ class EpisodeEvaluation(BaseModel):
     checks: dict[str, list[CheckResult]] = Field(
         default_factory=dict,
         description="Agent name -> rule-check results (scenarios.checks); kept whether or not the judge's ``ok``.",
+    )
+    judgements: list[Judgement] = Field(
+        default_factory=list,
+        description="Each judgement (judge x repeat x order) of a jury or repeated judging; ``scores`` is their "
+        "aggregate. Empty for a single judgement, which is this evaluation itself.",
     )
 
     def rule_score(self, agent: str) -> float | None:

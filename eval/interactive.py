@@ -18,6 +18,17 @@ versions. ``--rejudge-failed`` also judges again the finished episodes whose jud
 without replaying them (the failed version stays in the store's history). Ctrl-C or SIGTERM
 stores the episodes in flight as failed (``interrupted``) so their turns are kept; exit 130.
 
+Judging. ``--judge`` may be repeated (a jury: per-dimension mean of the judges, Krippendorff's
+alpha between them); ``--judge-repeats K`` asks each judge K times (spread per dimension);
+``--judge-order both`` also judges with the agents in swapped order (order effect). Each
+judgement is stored on its own beside the aggregate (``evaluation.judgements``). Judge calls are
+cached by their exact request (``--judge-cache``), so re-judging is free and repeatable. Before
+the start, a judge sharing a model family with a tested model is warned about, and paid judges'
+estimated cost is printed. Scenarios with rule checks (``sotopia-verifiable``) are checked by code
+too: outcomes per kind, and their agreement with the judge's goal score, are in the summary.
+The run card (scenario set and hashes, models and sampling, seeds, turn caps, side, packages) is
+stored with the run and in ``summary.json``.
+
 Output. ``OUT/episodes.sqlite`` (:class:`eval.store.EpisodeStore`) gets every episode as it ends;
 at the end a summary per (model, partner) over this command's planned episodes, the test model's
 side only (mean and 95% t-interval per dimension, episode counts, failed episodes, failed
@@ -43,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -56,6 +67,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from agents.client import ResponseCache, default_response_cache_dir
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import aevaluate_safely
 from envs.registry import UnknownEnvError, resolve_scenario_spec
@@ -63,8 +75,11 @@ from envs.rules import apply_evaluation
 from envs.runner import run_episodes
 from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
+from eval.jury import ORDERS, JudgePanel, describe_costs, estimate_cost, family_warnings
+from eval.reliability import CheckCounts, Reliability, check_counts, reliability
+from eval.runcard import ModelEntry, RunCard, package_versions, scenario_hashes
 from eval.stats import MeanCI, episode_judgement, mean_ci
-from eval.store import EpisodeStore, StoreError
+from eval.store import EpisodeStore, StoreError, git_revision
 from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary
 from scenarios.graph import sample_setups
 from scenarios.schema import EpisodeSetup
@@ -87,7 +102,9 @@ class InteractiveConfig(BaseModel):
 
     models: list[str] = Field(min_length=1)
     partners: list[str] = Field(min_length=1)
-    judge: str = "local"
+    judges: list[str] = Field(
+        default_factory=lambda: ["local"], min_length=1, description="One judge, or a jury."
+    )
     scenarios: str = "sotopia-hard"
     limit: int | None = Field(None, ge=1)
     episodes_per_scenario: int = Field(1, ge=1)
@@ -100,9 +117,33 @@ class InteractiveConfig(BaseModel):
     judge_api_base: str | None = None
     judge_dimensions: str = "all"
     judge_attempts: int = Field(3, ge=1)
+    judge_repeats: int = Field(1, ge=1, description="Judgements per judge and agent order (repeat spread).")
+    judge_order: Literal["given", "swapped", "both"] = Field(
+        "given", description="Agent order in the judge's prompt; both judges each episode in both orders."
+    )
+    judge_temperature: float = Field(0.0, ge=0.0)
+    judge_cache: str | None = Field(
+        "",
+        description="Judge cache folder: '' the default ($SOCIALGYM_JUDGE_CACHE or the user cache), None off.",
+    )
     act_timeout_s: float | None = Field(None, gt=0)
     rejudge_failed: bool = False
     out: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_judge(cls, data: Any) -> Any:
+        # ``judge="model"`` (one judge, as before juries) is still accepted
+        if isinstance(data, dict) and "judge" in data:
+            data = dict(data)
+            judge = data.pop("judge")
+            data.setdefault("judges", [judge] if isinstance(judge, str) else list(judge))
+        return data
+
+    @property
+    def judge(self) -> str:
+        """The first judge (the only one unless a jury was asked for)."""
+        return self.judges[0]
 
 
 class PlannedEpisode(BaseModel):
@@ -151,7 +192,7 @@ def select_scenarios(spec: str, limit: int | None = None) -> tuple[ScenarioLibra
         library, ids = resolve_scenario_spec(spec)
     except (UnknownEnvError, LibraryError, ScenarioFileError) as exc:
         raise UsageError(
-            f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia:PATH (a scenario file/folder "
+            f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia-verifiable, sotopia:PATH (a scenario file/folder "
             "or a SOTOPIA dump) or a scenario id (python -m scenarios list)"
         ) from exc
     ids = sorted(ids)
@@ -217,9 +258,14 @@ def plan_episodes(
     return plan
 
 
-def judge_key(judge: SotopiaJudge) -> str:
-    """What the episode ids depend on about the judge: its model and its dimensions."""
-    return f"{judge.name}|{','.join(d.name for d in judge.dimensions)}"
+Judge = SotopiaJudge | JudgePanel
+
+
+def judge_key(judge: Judge) -> str:
+    """What the episode ids depend on about the judge: its model(s), dimensions, and any repeats or temperature."""
+    key = f"{judge.name}|{','.join(d.name for d in judge.dimensions)}"
+    temperature = judge.judges[0].temperature if isinstance(judge, JudgePanel) else judge.temperature
+    return key + (f"|t={temperature:g}" if temperature else "")
 
 
 # -- summary -----------------------------------------------------------------------------------
@@ -261,6 +307,13 @@ class RunSummary(BaseModel):
     rejudged: int = Field(0, description="Finished episodes judged again (--rejudge-failed).")
     pairs: list[PairSummary] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
+    checks: list[CheckCounts] = Field(
+        default_factory=list, description="Rule-check outcomes of the test side."
+    )
+    reliability: Reliability | None = Field(
+        None, description="Judge spread and agreement (eval.reliability)."
+    )
+    run_card: RunCard | None = None
 
     @property
     def all_finished(self) -> bool:
@@ -331,6 +384,10 @@ def summarize(
     for key, pair in pairs.items():
         pair.dimensions = {name: mean_ci(scores) for name, scores in values[key].items()}
     summary.pairs = list(pairs.values())
+    played = [stored[i.episode_id] for i in plan if i.episode_id in stored]
+    summary.checks = check_counts(played, [(i.episode_id, i.test_agent) for i in plan])
+    found = reliability(played)
+    summary.reliability = None if found.empty else found
     return summary
 
 
@@ -353,6 +410,15 @@ def render_summary(summary: RunSummary, console: Console) -> None:
             interval = f"[{stats.low:.2f}, {stats.high:.2f}]" if stats.low is not None else "–"
             table.add_row(name, mean, interval, str(stats.n))
         console.print(table)
+    if summary.checks:
+        table = Table(title="rule checks (test side)")
+        for column in ("kind", "pass", "fail", "undecidable"):
+            table.add_column(column, justify="left" if column == "kind" else "right")
+        for row in summary.checks:
+            table.add_row(row.kind, str(row.passed), str(row.failed), str(row.undecidable))
+        console.print(table)
+    if summary.reliability is not None:
+        render_reliability(summary.reliability, console)
     if summary.failures:
         counts = Counter(f.kind for f in summary.failures)
         console.print("failures: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
@@ -364,6 +430,47 @@ def render_summary(summary: RunSummary, console: Console) -> None:
             )
         if len(summary.failures) > 20:
             console.print(f"  ... {len(summary.failures) - 20} more in {SUMMARY_FILE}")
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def render_reliability(found: Reliability, console: Console) -> None:
+    """Print the judge-reliability tables (both sides of every episode)."""
+    console.print(
+        f"judge reliability: {found.judgements} judgements stored ({found.cached} from the cache)",
+        highlight=False,
+    )
+    if found.jury:
+        table = Table(title="jury agreement (Krippendorff's alpha, interval; judges x (episode, agent))")
+        for column in ("dimension", "judges", "units", "alpha", "jury mean"):
+            table.add_column(column, justify="left" if column == "dimension" else "right")
+        for row in found.jury:
+            table.add_row(row.dimension, str(row.judges), str(row.units), _num(row.alpha), row.mean.format())
+        console.print(table)
+    if found.repeats:
+        table = Table(title="repeat spread (one judge, same episode)")
+        for column in ("judge", "dimension", "units", "mean sd", "alpha"):
+            table.add_column(column, justify="left" if column in ("judge", "dimension") else "right")
+        for row in found.repeats:
+            table.add_row(row.judge, row.dimension, str(row.units), _num(row.mean_sd), _num(row.alpha))
+        console.print(table)
+    if found.order:
+        table = Table(title="order effect (given - swapped agent order)")
+        for column in ("judge", "dimension", "mean difference"):
+            table.add_column(column, justify="left" if column != "mean difference" else "right")
+        for row in found.order:
+            table.add_row(row.judge, row.dimension, row.difference.format())
+        console.print(table)
+    if found.rules is not None:
+        rules = found.rules
+        console.print(
+            f"rule checks vs judge goal ({rules.n} agents): Pearson r {_num(rules.pearson_r)}, AUC {_num(rules.auc)}; "
+            f"goal when all checks passed {rules.goal_when_all_passed.format()}, when one failed "
+            f"{rules.goal_when_some_failed.format()}",
+            highlight=False,
+        )
 
 
 def write_summary(summary: RunSummary, out: Path) -> Path:
@@ -440,22 +547,101 @@ class Interrupted(Exception):
     """The run was interrupted (Ctrl-C or SIGTERM); finished episodes are stored."""
 
 
-def build_judge(config: InteractiveConfig) -> SotopiaJudge:
-    """The judge the config names (``UsageError`` for a spec that is not a model)."""
-    spec = config.judge.strip()
-    if not spec or spec == "human" or spec.startswith(("scripted:", "sip:")):
-        raise UsageError(
-            f"--judge {config.judge!r}: the judge must be a model: 'local' or a litellm model string"
+def build_judge(config: InteractiveConfig) -> Judge:
+    """The judge the config names: one :class:`SotopiaJudge`, or a :class:`JudgePanel` for a jury,
+    repeats or swapped orders (``UsageError`` for a spec that is not a model)."""
+    cache = None
+    if config.judge_cache is not None:
+        cache = ResponseCache(
+            Path(config.judge_cache) if config.judge_cache else default_response_cache_dir()
         )
-    try:
-        return SotopiaJudge(
-            spec,
-            api_base=config.judge_api_base,
-            dimensions=config.judge_dimensions,
-            max_attempts=config.judge_attempts,
+    judges = []
+    for raw in dict.fromkeys(config.judges):
+        spec = raw.strip()
+        if not spec or spec == "human" or spec.startswith(("scripted:", "sip:")):
+            raise UsageError(f"--judge {raw!r}: the judge must be a model: 'local' or a litellm model string")
+        try:
+            judges.append(
+                SotopiaJudge(
+                    spec,
+                    api_base=config.judge_api_base,
+                    dimensions=config.judge_dimensions,
+                    max_attempts=config.judge_attempts,
+                    temperature=config.judge_temperature,
+                    cache=cache,
+                )
+            )
+        except ValueError as exc:
+            raise UsageError(f"--judge-dimensions {config.judge_dimensions!r}: {exc}") from exc
+    if len(judges) == 1 and config.judge_repeats == 1 and config.judge_order == "given":
+        return judges[0]
+    return JudgePanel(judges, repeats=config.judge_repeats, orders=ORDERS[config.judge_order])
+
+
+def judges_of(judge: Judge) -> list[SotopiaJudge]:
+    """The single judges of a judge or panel."""
+    return judge.judges if isinstance(judge, JudgePanel) else [judge]
+
+
+def build_run_card(
+    config: InteractiveConfig,
+    plan: Sequence[PlannedEpisode],
+    judge: Judge,
+    warnings: Sequence[str],
+    costs: Any,
+) -> RunCard:
+    """The run card of a planned run (see :mod:`eval.runcard`)."""
+    unique = list({item.setup.id + f"#{item.replica}": item.setup for item in plan}.values())
+    ids, scenarios_hash, setups_hash = scenario_hashes(unique)
+    models: list[ModelEntry] = []
+    for role, specs, base in (
+        ("test", config.models, config.api_base),
+        ("partner", config.partners, config.partner_api_base),
+    ):
+        for spec in dict.fromkeys(specs):
+            agent = build_agent(spec, api_base=base)
+            models.append(
+                ModelEntry(
+                    role=role,
+                    spec=spec,
+                    api_base=base,
+                    temperature=getattr(agent, "temperature", None),
+                    max_tokens=getattr(agent, "max_tokens", None),
+                    seed="episode setup seed + role index",
+                )
+            )
+    for single in judges_of(judge):
+        models.append(
+            ModelEntry(
+                role="judge",
+                spec=single.spec,
+                api_base=config.judge_api_base,
+                temperature=single.temperature,
+                max_tokens=single.max_tokens,
+                seed=None,
+            )
         )
-    except ValueError as exc:
-        raise UsageError(f"--judge-dimensions {config.judge_dimensions!r}: {exc}") from exc
+    cache = judges_of(judge)[0].cache
+    return RunCard(
+        scenario_set=config.scenarios,
+        scenario_ids=ids,
+        scenarios_sha256=scenarios_hash,
+        setups_sha256=setups_hash,
+        episodes=len(plan),
+        models=models,
+        judge_repeats=config.judge_repeats,
+        judge_orders=list(ORDERS[config.judge_order]),
+        judge_dimensions=[d.name for d in judge.dimensions],
+        judge_cache=str(cache.directory) if cache is not None else None,
+        seed=config.seed,
+        max_turns=config.max_turns,
+        scenario_max_turns={s.scenario.id: s.scenario.max_turns for s in unique},
+        test_side=config.test_side,
+        packages=package_versions(),
+        git_revision=git_revision(),
+        warnings=list(warnings),
+        cost=[c.model_dump() for c in costs],
+    )
 
 
 def check_agent_specs(config: InteractiveConfig) -> None:
@@ -472,7 +658,7 @@ def check_agent_specs(config: InteractiveConfig) -> None:
                 raise UsageError(f"{flag} {spec!r}: {exc}") from exc
 
 
-def plan_run(config: InteractiveConfig, judge: SotopiaJudge) -> list[PlannedEpisode]:
+def plan_run(config: InteractiveConfig, judge: Judge) -> list[PlannedEpisode]:
     """The full plan of a config (``UsageError`` for scenario problems)."""
     library, ids = select_scenarios(config.scenarios, config.limit)
     try:
@@ -502,7 +688,7 @@ async def play(
     config: InteractiveConfig,
     todo: Sequence[PlannedEpisode],
     store: EpisodeStore,
-    judge: SotopiaJudge,
+    judge: Judge,
     console: Console | None = None,
 ) -> list[Episode]:
     """Play and judge ``todo`` concurrently, storing each episode as it ends, with a progress bar.
@@ -589,7 +775,7 @@ def needs_judgement(episode: Episode | None) -> bool:
 
 
 async def rejudge(
-    episodes: Sequence[Episode], store: EpisodeStore, judge: SotopiaJudge, concurrency: int, console: Console
+    episodes: Sequence[Episode], store: EpisodeStore, judge: Judge, concurrency: int, console: Console
 ) -> Counter[str]:
     """Judge finished episodes again without replaying them; each is stored as it is judged.
 
@@ -622,6 +808,14 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
     check_agent_specs(config)
     judge = build_judge(config)
     plan = plan_run(config, judge)
+    warnings = family_warnings(config.models, config.judges)
+    for warning in warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False, style="yellow")
+    if config.judge_repeats > 1 and config.judge_temperature == 0:
+        console.print(
+            "note: --judge-repeats at --judge-temperature 0 measures only the provider's own nondeterminism",
+            highlight=False,
+        )
     out = Path(config.out)
     try:
         store = EpisodeStore(out)
@@ -630,7 +824,14 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
     try:
         done = store.finished_keys()
         todo = [item for item in plan if item.episode_id not in done]
-        info = store.start_run(config, models=[*config.models, *config.partners, config.judge])
+        calls = (judge.repeats * len(judge.orders)) if isinstance(judge, JudgePanel) else 1
+        pending = [Episode(id=i.episode_id, setup=i.setup, metadata={"max_turns": i.max_turns}) for i in todo]
+        costs = estimate_cost(judges_of(judge), pending, calls)
+        priced = describe_costs(costs)
+        if priced:
+            console.print(priced, markup=False, highlight=False)
+        card = build_run_card(config, plan, judge, warnings, costs)
+        info = store.start_run(config, models=[*config.models, *config.partners, *config.judges], card=card)
         console.print(
             f"{len(plan)} episodes planned ({len(plan) - len(todo)} already finished, {len(todo)} to play) "
             f"into {store.path}",
@@ -647,6 +848,7 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
             )
             await rejudge(again, store, judge, config.concurrency, console)
         summary = summarize(plan, _stored(store, plan), [d.name for d in judge.dimensions])
+        summary.run_card = card
         summary.run_id = info.run_id
         summary.config = config.model_dump(mode="json")
         summary.wall_s = time.perf_counter() - started
@@ -683,12 +885,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--partner", action="append", required=True, metavar="SPEC", help="partner agent spec (repeatable)"
     )
     p.add_argument(
-        "--judge", default="local", help="judge model: local or a litellm model string (default local)"
+        "--judge",
+        action="append",
+        metavar="MODEL",
+        help="judge model: local (default) or a litellm model string; repeat for a jury (per-dimension mean "
+        "and Krippendorff's alpha)",
     )
     p.add_argument(
         "--scenarios",
         default="sotopia-hard",
-        help="sotopia, sotopia-hard (default), sotopia:PATH or a scenario id",
+        help="sotopia, sotopia-hard (default), sotopia-verifiable, sotopia:PATH or a scenario id",
     )
     p.add_argument(
         "--limit", type=int, default=None, help="keep the first K scenarios of the set (sorted by id)"
@@ -710,6 +916,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--judge-dimensions", default="all", help="all (default), goal, or a comma list of dimensions"
     )
     p.add_argument("--judge-attempts", type=int, default=3, help="judge tries per episode on invalid output")
+    p.add_argument(
+        "--judge-repeats", type=int, default=1, help="judgements per judge and order (per-dimension spread)"
+    )
+    p.add_argument(
+        "--judge-order",
+        choices=list(ORDERS),
+        default="given",
+        help="agent order in the judge's prompt: given (default), swapped, or both (order effect)",
+    )
+    p.add_argument(
+        "--judge-temperature", type=float, default=0.0, help="judge sampling temperature (default 0)"
+    )
+    p.add_argument(
+        "--judge-cache",
+        default="",
+        metavar="DIR",
+        help="judge cache folder (default $SOCIALGYM_JUDGE_CACHE or ~/.cache/socialgym/judge-cache); 'none' for no cache",
+    )
     p.add_argument("--act-timeout", type=float, default=None, help="seconds an agent may take per act")
     p.add_argument(
         "--rejudge-failed",
@@ -733,17 +957,20 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         ("--max-turns", args.max_turns),
         ("--concurrency", args.concurrency),
         ("--judge-attempts", args.judge_attempts),
+        ("--judge-repeats", args.judge_repeats),
     ):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, got {value}")
     if args.act_timeout is not None and args.act_timeout <= 0:
         raise UsageError(f"--act-timeout must be positive seconds, got {args.act_timeout}")
+    if args.judge_temperature < 0:
+        raise UsageError(f"--judge-temperature must be 0 or more, got {args.judge_temperature}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder; give a run folder")
     return InteractiveConfig(
         models=args.model,
         partners=args.partner,
-        judge=args.judge,
+        judges=args.judge or ["local"],
         scenarios=args.scenarios,
         limit=args.limit,
         episodes_per_scenario=args.episodes_per_scenario,
@@ -756,6 +983,10 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         judge_api_base=args.judge_api_base,
         judge_dimensions=args.judge_dimensions,
         judge_attempts=args.judge_attempts,
+        judge_repeats=args.judge_repeats,
+        judge_order=args.judge_order,
+        judge_temperature=args.judge_temperature,
+        judge_cache=None if args.judge_cache.strip().lower() == "none" else args.judge_cache,
         act_timeout_s=args.act_timeout,
         rejudge_failed=args.rejudge_failed,
         out=str(args.out),

@@ -13,12 +13,20 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.client import Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
-from envs.types import DimensionScore, Episode, EpisodeEvaluation
+from agents.client import (
+    ChatResult,
+    Endpoint,
+    LLMCallError,
+    ResponseCache,
+    RetryPolicy,
+    chat,
+    resolve_endpoint,
+)
+from envs.types import DimensionScore, Episode, EpisodeEvaluation, Judgement
 
 
 class Dimension(BaseModel):
@@ -122,14 +130,27 @@ def judgement_schema(
     return {"type": "object", "properties": dict.fromkeys(keys, agent_schema), "required": keys}
 
 
-def judge_messages(episode: Episode, dimensions: Sequence[Dimension]) -> list[dict[str, str]]:
-    """The judge's prompt: the full episode with both sides' private information."""
+def presented_roles(episode: Episode, swapped: bool = False) -> list[int]:
+    """Role indices in the order the judge's prompt presents them (``agent_1`` first); reversed when swapped."""
+    roles = list(range(len(episode.setup.agent_names)))
+    return roles[::-1] if swapped else roles
+
+
+def judge_messages(
+    episode: Episode, dimensions: Sequence[Dimension], swapped: bool = False
+) -> list[dict[str, str]]:
+    """The judge's prompt: the full episode with both sides' private information.
+
+    ``swapped`` presents the agents in reverse role order (``agent_1`` is the last role), to
+    measure how much the order alone moves the scores.
+    """
     setup = episode.setup
     names = setup.agent_names
     lines = [f"Scenario: {setup.scenario.setting}", ""]
     relationship = setup.relationship
     lines.append(f"Relationship: {relationship.type.value}. {relationship.background}".strip())
-    for index, (name, profile, goal) in enumerate(zip(names, setup.agents, setup.scenario.goals, strict=True)):
+    for index, role in enumerate(presented_roles(episode, swapped)):
+        name, profile, goal = names[role], setup.agents[role], setup.scenario.goals[role]
         lines += [
             "",
             f"{_agent_key(index)} is {name}: {profile.age}-year-old {profile.occupation}. {profile.public_info}",
@@ -240,6 +261,7 @@ class SotopiaJudge:
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         reasoning_chars: int | None = 300,
+        cache: ResponseCache | None = None,
     ) -> None:
         self._model = model
         self.reasoning_chars = reasoning_chars
@@ -250,6 +272,12 @@ class SotopiaJudge:
         self.temperature = temperature
         self.max_tokens = max_tokens or 120 + 110 * len(self.dimensions) * 2
         self.retry = retry
+        self.cache = cache
+
+    @property
+    def spec(self) -> str:
+        """The model spec as given (``local``, a litellm string, or an endpoint's label)."""
+        return self._model if isinstance(self._model, str) else self._model.label
 
     @property
     def endpoint(self) -> Endpoint:
@@ -265,12 +293,40 @@ class SotopiaJudge:
 
     async def aevaluate(self, episode: Episode) -> EpisodeEvaluation:
         """Judge one episode; invalid output is retried, a final failure is reported as failed."""
+        judgement = await self.ajudge(episode)
+        return EpisodeEvaluation(
+            ok=judgement.ok,
+            scores=judgement.scores,
+            error=judgement.error,
+            evaluator=self.name,
+            raw_text=judgement.raw_text,
+            attempts=judgement.attempts,
+            latency_s=judgement.latency_s,
+        )
+
+    async def ajudge(self, episode: Episode, *, repeat: int = 0, swapped: bool = False) -> Judgement:
+        """One judgement: repeat ``repeat`` (a separate request, cached apart), agents in given or swapped order.
+
+        Invalid output is retried (at temperature >= 0.3); only a valid judgement enters the cache,
+        so re-judging the same episode with the same judge returns it without a call.
+        """
         names = episode.setup.agent_names
-        messages = judge_messages(episode, self.dimensions)
+        presented = [names[role] for role in presented_roles(episode, swapped)]
+        messages = judge_messages(episode, self.dimensions, swapped)
         schema = judgement_schema(self.dimensions, len(names), self.reasoning_chars)
         started = time.perf_counter()
         problems: list[str] = []
         raw_text: str | None = None
+        cached = False
+
+        def valid(result: ChatResult) -> bool:
+            try:
+                parse_judgement(result.text, presented, self.dimensions)
+            except JudgementError:
+                return False
+            return True
+
+        order: Literal["given", "swapped"] = "swapped" if swapped else "given"
         for attempt in range(1, self.max_attempts + 1):
             try:
                 result = await chat(
@@ -280,32 +336,27 @@ class SotopiaJudge:
                     max_tokens=self.max_tokens,
                     json_schema=schema,
                     retry=self.retry,
+                    cache=self.cache,
+                    cache_tag=f"sotopia-judge|repeat {repeat}",
+                    keep=valid,
                 )
             except LLMCallError as exc:
                 problems.append(f"attempt {attempt}: call failed: {exc}")
                 break  # transport retries already happened inside chat()
-            raw_text = result.text
+            raw_text, cached = result.text, result.cached
             try:
-                scores = parse_judgement(result.text, names, self.dimensions)
+                scores = parse_judgement(result.text, presented, self.dimensions)
             except JudgementError as exc:
                 problems.append(f"attempt {attempt}: {exc}")
                 continue
-            return EpisodeEvaluation(
-                ok=True,
-                scores=scores,
-                evaluator=self.name,
-                raw_text=raw_text,
-                attempts=attempt,
-                latency_s=time.perf_counter() - started,
-            )
-        return EpisodeEvaluation(
-            ok=False,
-            error="; ".join(problems) or "no judgement",
-            evaluator=self.name,
-            raw_text=raw_text,
-            attempts=len(problems),
-            latency_s=time.perf_counter() - started,
-        )
+            return Judgement(
+                judge=self.name, repeat=repeat, order=order, ok=True, scores=scores, raw_text=raw_text,
+                attempts=attempt, latency_s=time.perf_counter() - started, cached=cached,
+            )  # fmt: skip
+        return Judgement(
+            judge=self.name, repeat=repeat, order=order, ok=False, error="; ".join(problems) or "no judgement",
+            raw_text=raw_text, attempts=len(problems), latency_s=time.perf_counter() - started, cached=cached,
+        )  # fmt: skip
 
     def evaluate(self, episode: Episode) -> EpisodeEvaluation:
         """Synchronous form (runs the async call in a private event loop thread when needed)."""

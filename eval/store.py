@@ -12,7 +12,11 @@ Tables (WAL mode, so readers never block the writer):
   (e.g. a failed attempt that a rerun retried), so nothing written is ever lost.
 - ``judgements``: one row per judged episode: evaluator, ok, error, attempts, latency, raw text.
 - ``scores``: one row per episode, agent and dimension: score and the judge's reasoning. A failed
-  judgement has a ``judgements`` row with ``ok = 0`` and no ``scores`` rows (never zeros).
+  judgement has a ``judgements`` row with ``ok = 0`` and no ``scores`` rows (never zeros). With a
+  jury or repeated judging these hold the aggregate; each single judgement is in the episode JSON
+  (``evaluation.judgements``), as are the rule-check results (``evaluation.checks``).
+- ``run_cards``: the run card of each run that recorded one (:mod:`eval.runcard`); created on
+  first use, so older stores open unchanged.
 
 Resume: :meth:`EpisodeStore.finished_keys` / :meth:`EpisodeStore.has` count only *finished*
 episodes, so a rerun into the same folder skips them and retries failed (and interrupted,
@@ -110,6 +114,8 @@ CREATE TABLE scores (
 );
 """
 _TABLES = {"runs", "episodes", "episode_history", "judgements", "scores"}
+_RUN_CARDS = "CREATE TABLE IF NOT EXISTS run_cards (run_id TEXT PRIMARY KEY REFERENCES runs(run_id), card_json TEXT NOT NULL)"
+"""Added after schema 1 without a version bump: created when a run first records a card (eval.runcard)."""
 
 
 class StoreError(RuntimeError):
@@ -126,6 +132,9 @@ class RunInfo(BaseModel):
     git_revision: str | None = None
     finished_at: datetime | None = None
     summary: dict[str, Any] | None = Field(None, description="What the invocation reported when it ended.")
+    card: dict[str, Any] | None = Field(
+        None, description="The run card recorded when it started (eval.runcard)."
+    )
 
 
 class StoreSummary(BaseModel):
@@ -318,14 +327,20 @@ class EpisodeStore:
         config: Mapping[str, Any] | BaseModel | None = None,
         models: Sequence[str] = (),
         run_id: str | None = None,
+        card: Mapping[str, Any] | BaseModel | None = None,
     ) -> RunInfo:
-        """Record a new invocation (config, models, git revision); later writes carry its id."""
+        """Record a new invocation (config, models, git revision, run card); later writes carry its id.
+
+        The card goes to the ``run_cards`` table, created on first use (stores written before it
+        existed still open, and their runs have no card).
+        """
         info = RunInfo(
             run_id=run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
             created_at=datetime.now(UTC),
             config=_json_dict(config),
             models=list(models),
             git_revision=git_revision(),
+            card=_json_dict(card) if card is not None else None,
         )
         with self._transaction() as tx:
             tx.execute(
@@ -334,6 +349,12 @@ class EpisodeStore:
                 (info.run_id, _iso(info.created_at), json.dumps(info.config), json.dumps(info.models),
                  info.git_revision),
             )  # fmt: skip
+            if info.card is not None:
+                tx.execute(_RUN_CARDS)
+                tx.execute(
+                    "INSERT INTO run_cards (run_id, card_json) VALUES (?, ?)",
+                    (info.run_id, json.dumps(info.card)),
+                )
         self._run_id = info.run_id
         return info
 
@@ -355,7 +376,11 @@ class EpisodeStore:
 
     def runs(self) -> list[RunInfo]:
         """Every recorded run, oldest first."""
-        rows = self._connection().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
+        conn = self._connection()
+        rows = conn.execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
+        cards: dict[str, Any] = {}
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_cards'").fetchone():
+            cards = {r["run_id"]: json.loads(r["card_json"]) for r in conn.execute("SELECT * FROM run_cards")}
         return [
             RunInfo(
                 run_id=row["run_id"],
@@ -365,6 +390,7 @@ class EpisodeStore:
                 git_revision=row["git_revision"],
                 finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
                 summary=json.loads(row["summary_json"]) if row["summary_json"] else None,
+                card=cards.get(row["run_id"]),
             )
             for row in rows
         ]
