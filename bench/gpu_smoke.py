@@ -46,10 +46,10 @@ SHAPES: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": True, "rope_parameters": {"rope_type": "default", "rope_theta": 1_000_000.0},
         "max_window_layers": 28,
     },
-    # the same architecture, small enough for a CPU test
+    # the same architecture, small enough for a CPU test; heads x head_dim != hidden, as in Qwen3-0.6B
     "tiny": {
         "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-        "head_dim": 16, "intermediate_size": 128, "max_position_embeddings": 8192, "rms_norm_eps": 1e-6,
+        "head_dim": 32, "intermediate_size": 128, "max_position_embeddings": 8192, "rms_norm_eps": 1e-6,
         "tie_word_embeddings": True, "rope_parameters": {"rope_type": "default", "rope_theta": 1_000_000.0},
         "max_window_layers": 2,
     },
@@ -136,10 +136,13 @@ def prepare(assets: Path, *, wheels: bool = True, pythons: Iterable[str] = PYTHO
             pad_token_id=tokenizer.pad_token_id, dtype="bfloat16", architectures=["Qwen3ForCausalLM"], **shape,
         )  # fmt: skip
         config.save_pretrained(assets / name)
-    manifest: dict[str, Any] = {"tokenizer": "SmolLM2-135M-Instruct (embedded GGUF)", "vocab": len(tokenizer)}
+    path = assets / "manifest.json"
+    # --no-wheels keeps the wheel list of an earlier prepare
+    manifest: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    manifest |= {"tokenizer": "SmolLM2-135M-Instruct (embedded GGUF)", "vocab": len(tokenizer)}
     if wheels:
         manifest |= download_wheels(assets / "wheels", pythons)
-    (assets / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
@@ -329,6 +332,9 @@ class StepRow(TypedDict):
     """Prompt + policy tokens the step trained on (TRL's num_tokens increment; partner tokens excluded)."""
     generated_tok_s: float | None
     trained_tok_s: float
+    reward: float | None
+    unscorable_frac: float | None
+    """Share of rows left out of the loss (failed episodes): 0 when every episode ran."""
 
 
 class SmokeResult(TypedDict):
@@ -345,6 +351,8 @@ class SmokeResult(TypedDict):
     mean_step_s_after_first: float | None
     peak_memory_gib: float
     peak_memory_kind: str
+    plan: dict[str, Any]
+    """``python -m training.grpo --dry-run``'s plan of this run (lengths, cap, rows per process)."""
     wall_s: float
     versions: dict[str, str]
     imported_distributions: list[str]
@@ -404,7 +412,7 @@ def versions() -> dict[str, str]:
 
 
 def imported_distributions() -> list[str]:
-    """The distributions whose modules this process imported (stdlib and our own packages excluded)."""
+    """The distributions whose modules this process imported, optional imports of the libraries included."""
     by_module = importlib.metadata.packages_distributions()
     names = {m.split(".")[0] for m in list(sys.modules)}
     return sorted({_canonical(d) for name in names for d in by_module.get(name, [])})
@@ -428,7 +436,8 @@ def step_rows(metrics: Path, rows_per_step: int) -> list[StepRow]:
                 step=int(record["step"]), step_s=round(step_s, 3), generate_s=generate_s, env_s=record.get("rollout/env_s"),
                 generated_tokens=generated, sequence_tokens=sequence,
                 generated_tok_s=round(generated / generate_s, 1) if generate_s else None,
-                trained_tok_s=round(sequence / step_s, 1),
+                trained_tok_s=round(sequence / step_s, 1), reward=record.get("reward"),
+                unscorable_frac=record.get("unscorable_frac"),
             )
         )  # fmt: skip
     return rows
@@ -470,11 +479,12 @@ def run(assets: Path, *, tiny: bool, steps: int, output_dir: Path | None, vllm: 
     try:
         parameters = build_random_policy(assets, shape, work / "policy", device=device)
         from training.config import build_config
-        from training.grpo import train
+        from training.grpo import dry_run, train
 
         overrides = smoke_overrides(work / "policy", work / "run", tiny=tiny, steps=steps, vllm=vllm)
         config = build_config("cpu", None, overrides)
         config.judge = None  # no judge: the goal term is off, the per-turn SIP terms score the rows
+        plan = dry_run(config, None)  # the launch's own offline checks: template, arithmetic, lengths
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         train(config, resume=False)
@@ -493,7 +503,7 @@ def run(assets: Path, *, tiny: bool, steps: int, output_dir: Path | None, vllm: 
         model=f"Qwen3ForCausalLM, {shape} shape, random init, SmolLM2 tokenizer",
         parameters=parameters, rows_per_step=rows_per_step, turn_tokens=config.turn_tokens, max_turns=config.max_turns,
         steps=steps_done, mean_step_s_after_first=round(sum(later) / len(later), 3) if later else None,
-        peak_memory_gib=round(peak, 2), peak_memory_kind=kind, wall_s=round(time.perf_counter() - started, 1),
+        peak_memory_gib=round(peak, 2), peak_memory_kind=kind, plan={k: str(v) for k, v in plan.items()}, wall_s=round(time.perf_counter() - started, 1),
         versions=versions(), imported_distributions=imported_distributions(),
     )  # fmt: skip
 
@@ -518,13 +528,14 @@ def print_result(result: SmokeResult) -> None:
         "trained tok",
         "gen tok/s",
         "train tok/s",
+        "unscorable",
     ):
         table.add_column(column, justify="right")
     for row in result["steps"]:
         table.add_row(
             str(row["step"]), f"{row['step_s']:.2f}", _fmt(row["generate_s"]), _fmt(row["env_s"]),
             str(row["generated_tokens"]), str(row["sequence_tokens"]), _fmt(row["generated_tok_s"], 0),
-            f"{row['trained_tok_s']:.0f}",
+            f"{row['trained_tok_s']:.0f}", _fmt(row["unscorable_frac"]),
         )  # fmt: skip
     console.print(table)
     print(
@@ -588,6 +599,12 @@ def main(argv: list[str] | None = None) -> int:
     except (SmokeError, TrainingSetupError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "error: stopped before the table (Ctrl-C, or SMOKE_TIMEOUT_S in bench/gpu_smoke.sh)",
+            file=sys.stderr,
+        )
+        return 130
     print_result(result)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ print(f"machine: python {platform.python_version()}, " + ", ".join(f"{n} {versio
 PYEOF
 
 if [[ -f $ASSETS/wheels/requirements.txt ]]; then
-  if ! "$PY" -m pip install --quiet --disable-pip-version-check --no-index \
+  if ! "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-index \
       --find-links "$ASSETS/wheels" -r "$ASSETS/wheels/requirements.txt"; then
     echo "error: $ASSETS/wheels does not cover this machine (Python $("$PY" -c 'import platform; print(platform.python_version())'));" \
       "pip said why above. Rerun 'bash bench/gpu_smoke.sh --prepare' where PyPI is reachable (see bench/gpu_smoke.py:" \

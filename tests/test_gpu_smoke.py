@@ -119,6 +119,7 @@ def test_tiny_run_on_cpu_prints_the_table_and_writes_the_figures(tmp_path: Path)
         assert row["step_s"] > 0 and row["generate_s"] > 0
         assert 0 < row["generated_tokens"] <= rows * policy_turns * figures["turn_tokens"]
         assert row["sequence_tokens"] > row["generated_tokens"]  # the prompts are trained on too
+        assert row["unscorable_frac"] == 0.0 and row["reward"] is not None  # every episode ran and was scored
     assert figures["peak_memory_gib"] > 0
     for name in ("torch", "transformers", "trl", "accelerate"):
         assert figures["versions"][name] == importlib.metadata.version(name)
