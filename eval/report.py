@@ -12,8 +12,10 @@ and its SOTOPIA episode stores join the other sections.
 
 Sections: per-dimension means with 95% CIs for every (run, model) side by side (chart + table),
 goal score distributions, model-vs-partner comparison, a sortable per-scenario table, failure
-counts with the most common errors, and every transcript with the SIP reasoning folded under each
-turn and the judge's reasoning under each episode.
+counts with the most common errors, rule-check outcomes (where scenarios have rule checks), judge
+reliability (repeat spread, jury agreement as Krippendorff's alpha, order effect, rule checks vs the
+judge's goal score), each invocation's run card, and every transcript with the SIP reasoning folded
+under each turn and the judge's reasoning, rule checks and single judgements under each episode.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from pydantic import BaseModel, ConfigDict
 
 from envs.types import Episode, EpisodeStatus
 from eval.judge import SOTOPIA_DIMENSIONS
+from eval.reliability import check_counts, reliability
+from eval.runcard import RunCard
 from eval.stats import (
     DimensionSummary,
     FailureCounts,
@@ -44,6 +48,7 @@ from eval.stats import (
     episode_judgement,
     failure_counts,
     group_means,
+    mean_ci,
     score_samples,
     summarize_dimensions,
 )
@@ -292,6 +297,26 @@ def _failures(run: RunData) -> dict[str, Any]:
     }
 
 
+def _trust_view(run: RunData) -> dict[str, Any]:
+    """Rule checks, judge reliability and run cards of one run (the reliability.html.j2 section)."""
+    rule_scores: dict[str, list[float]] = {}
+    for episode in run.episodes:
+        judgement = episode_judgement(episode) if episode.status is EpisodeStatus.finished else None
+        for agent in judgement.checks if judgement is not None else {}:
+            score = judgement.rule_score(agent)  # type: ignore[union-attr]
+            if score is not None:
+                rule_scores.setdefault(episode.agent_models.get(agent, "?"), []).append(score)
+    cards = [RunCard.model_validate(r.card) for r in run.summary.runs if r.card]
+    return {
+        "run": run.label,
+        "checks": check_counts(run.episodes),
+        "rule_means": sorted((model, mean_ci(values)) for model, values in rule_scores.items()),
+        "reliability": reliability(run.episodes),
+        "cards": cards,
+        "warnings": sorted({w for card in cards for w in card.warnings}),
+    }
+
+
 def _episode_view(run: RunData, episode: Episode, dimensions: list[str]) -> dict[str, Any]:
     setup = episode.setup
     judgement = episode_judgement(episode)
@@ -393,6 +418,7 @@ def render_report(
         "matrix": _model_matrix(runs),
         "scenario_rows": _scenario_rows(runs, dimensions, many_runs),
         "failures": [_failures(run) for run in runs],
+        "trust": [_trust_view(run) for run in runs],
         "episodes": [_episode_view(run, e, dimensions) for run in runs for e in run.episodes],
         "suites": list(suites),
     }

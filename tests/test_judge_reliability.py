@@ -276,3 +276,23 @@ def test_jury_with_repeats_and_both_orders_stores_each_judgement_and_a_run_card(
     )
     assert {m["role"] for m in card["models"]} == {"test", "partner", "judge"}
     assert card["packages"]["litellm"] and card["test_side"] == "first" and card["seed"] == 0
+    from eval.report import write_report
+
+    html = write_report([tmp_path / "run"], tmp_path / "report.html").read_text(encoding="utf-8")
+    for section in ('id="rules"', 'id="reliability"', 'id="runcards"', "Jury agreement", "Repeat spread"):
+        assert section in html, section
+    assert "Order effect" in html and card["scenarios_sha256"][:16] in html
+    assert "8 single judgements (judge × repeat × order)" in html and "outcome-pass" in html
+
+
+def test_report_of_a_single_judge_run_without_cards_says_what_is_missing(tmp_path: Path) -> None:
+    from eval.report import write_report
+
+    episode = camera_episode()
+    name = episode.setup.agent_names[0]
+    episode.evaluation = {"ok": True, "evaluator": "sotopia-eval:x", "scores": {name: {"goal": {"score": 6}}}}
+    with EpisodeStore(tmp_path / "old") as store:
+        store.put(episode)  # no run card: as a run written before cards existed
+    html = write_report([tmp_path / "old"], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "One judgement per episode" in html and "No run card recorded" in html
+    assert 'id="rules"' not in html  # no rule checks in this run
