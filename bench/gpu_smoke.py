@@ -225,6 +225,10 @@ def download_wheels(folder: Path, pythons: Iterable[str]) -> dict[str, Any]:
         f"{name}=={pins[name]}" if name in pins else name for name in sorted(map(_canonical, REQUIREMENTS))
     ]
     (folder / "requirements.txt").write_text("\n".join(lines) + "\n")
+    # every shipped wheel pinned: for `pip install --no-deps --target` where the environment is read-only
+    (folder / "pins.txt").write_text(
+        "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
+    )
     size = sum(p.stat().st_size for p in folder.iterdir())
     if size > WHEELS_LIMIT:
         raise SmokeError(

@@ -39,9 +39,15 @@ import platform
 print(f"machine: python {platform.python_version()}, " + ", ".join(f"{n} {version(n)}" for n in names))
 PYEOF
 
-if [[ -f $ASSETS/wheels/requirements.txt ]]; then
-  if ! "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-index \
-      --find-links "$ASSETS/wheels" -r "$ASSETS/wheels/requirements.txt"; then
+PIP=("$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-index --find-links "$ASSETS/wheels")
+if [[ -f $ASSETS/wheels/requirements.txt ]] && ! "$PY" -c 'import os, sys, sysconfig; sys.exit(0 if os.access(sysconfig.get_paths()["purelib"], os.W_OK) else 1)'; then
+  # a read-only environment: the shipped wheels go to a folder of their own, without dependency checks
+  SITE=${SMOKE_SITE:-/tmp/socialgym-smoke-site}
+  echo "note: $("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') is read-only: installing the wheels into $SITE" >&2
+  "${PIP[@]}" --no-deps --upgrade --target "$SITE" -r "$ASSETS/wheels/pins.txt"
+  export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+elif [[ -f $ASSETS/wheels/requirements.txt ]]; then
+  if ! "${PIP[@]}" -r "$ASSETS/wheels/requirements.txt"; then
     echo "error: $ASSETS/wheels does not cover this machine (Python $("$PY" -c 'import platform; print(platform.python_version())'));" \
       "pip said why above. Rerun 'bash bench/gpu_smoke.sh --prepare' where PyPI is reachable (see bench/gpu_smoke.py:" \
       "PYTHONS, GPU_IMAGE) and carry bench/gpu_smoke again." >&2
