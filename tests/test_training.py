@@ -92,10 +92,10 @@ def test_flags_switch_parts_off_and_pick_the_cpu_preset() -> None:
 def test_grpo_args_state_every_preset_setting_explicitly(tmp_path: Path) -> None:
     from training.grpo import grpo_args
 
-    cpu = grpo_args(build_config("cpu", None, {}), tmp_path, per_device_batch=4)
+    cpu = grpo_args(build_config("cpu", None, {}), tmp_path, world=1)
     assert cpu.gradient_checkpointing is True and cpu.max_completion_length == 128
     # a False in the config reaches TRL (it used to be dropped, leaving TRL's default True)
-    off = grpo_args(build_config("cpu", None, {"gradient_checkpointing": False}), tmp_path, per_device_batch=4)
+    off = grpo_args(build_config("cpu", None, {"gradient_checkpointing": False}), tmp_path, world=1)
     assert off.gradient_checkpointing is False
 
 

@@ -23,11 +23,20 @@ class TrainConfig(BaseModel):
         "sotopia",
         description="Env id for social episodes (sotopia, sotopia-hard, sotopia-verifiable, sotopia:PATH), or None.",
     )
-    mcq: list[str] = Field(default_factory=list, description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom).")
-    model: str = Field("local", description="Policy: 'local' (embedded SmolLM2), a HF id or a local checkpoint path.")
-    partner: str = Field("local", description="Partner agent spec (litellm model string, local, scripted:...).")
+    mcq: list[str] = Field(
+        default_factory=list,
+        description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom).",
+    )
+    model: str = Field(
+        "local", description="Policy: 'local' (embedded SmolLM2), a HF id or a local checkpoint path."
+    )
+    partner: str = Field(
+        "local", description="Partner agent spec (litellm model string, local, scripted:...)."
+    )
     partner_api_base: str | None = None
-    judge: str | None = Field("local", description="Judge model for the goal score; None disables social rewards' goal term.")
+    judge: str | None = Field(
+        "local", description="Judge model for the goal score; None disables social rewards' goal term."
+    )
     judge_api_base: str | None = None
     output_dir: str | None = None
     seed: int = 0
@@ -53,6 +62,12 @@ class TrainConfig(BaseModel):
     num_generations: int = Field(2, ge=2)
     prompts_per_step: int = Field(2, ge=1, description="Distinct tasks per step (groups).")
     gradient_accumulation_steps: int = 1
+    micro_batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="Rows per forward/backward pass on each process (None: all of the step's rows at once). "
+        "Smaller bounds activation memory; the optimizer still steps once per generation batch.",
+    )
     learning_rate: float = 1e-5
     beta: float = 0.04
     temperature: float = 1.0
@@ -61,15 +76,22 @@ class TrainConfig(BaseModel):
     logging_steps: int = 1
     report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
     bf16: bool = False
-    gradient_checkpointing: bool = Field(True, description="Recompute activations in backward (less memory; TRL's default).")
-    curriculum: dict[str, Any] | None = Field(None, description="Curriculum schedule (see training.rewards.Curriculum).")
+    gradient_checkpointing: bool = Field(
+        True, description="Recompute activations in backward (less memory; TRL's default)."
+    )
+    curriculum: dict[str, Any] | None = Field(
+        None, description="Curriculum schedule (see training.rewards.Curriculum)."
+    )
     reward_terms: list[str] = Field(
         default_factory=lambda: ["format", "structure", "content", "length", "accuracy", "goal", "rules"]
     )
     accuracy_correct: float = Field(1.0, description="Accuracy term for a right answer (ToM-RL uses 2).")
-    accuracy_wrong: float = Field(-1.0, description="Accuracy term for a wrong or unreadable answer (ToM-RL uses -2).")
+    accuracy_wrong: float = Field(
+        -1.0, description="Accuracy term for a wrong or unreadable answer (ToM-RL uses -2)."
+    )
     content_judge: str | None = Field(
-        None, description="Model spec of an LLM judge for the content term (litellm string or local); None = lexical."
+        None,
+        description="Model spec of an LLM judge for the content term (litellm string or local); None = lexical.",
     )
     content_judge_api_base: str | None = None
 
@@ -80,29 +102,49 @@ class TrainConfig(BaseModel):
     lora_target_modules: list[str] | str = Field("all-linear", description="PEFT target_modules.")
 
     # SFT warm-up (training.sft) before GRPO
-    warmup: bool = Field(False, description="Run the SIP SFT warm-up first (cached by its inputs) and train GRPO from it.")
+    warmup: bool = Field(
+        False, description="Run the SIP SFT warm-up first (cached by its inputs) and train GRPO from it."
+    )
     sft_mcq_examples: int = Field(256, ge=0, description="Generated ToM items with written SIP traces.")
-    sft_social_examples: int = Field(64, ge=0, description="First social turns with written SIP reasoning and an act.")
+    sft_social_examples: int = Field(
+        64, ge=0, description="First social turns with written SIP reasoning and an act."
+    )
     sft_epochs: float = Field(1.0, gt=0)
     sft_batch_size: int = Field(8, ge=1, description="Examples per optimizer step.")
     sft_micro_batch_size: int = Field(
-        2, ge=1, description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size."
+        2,
+        ge=1,
+        description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size.",
     )
     sft_learning_rate: float = Field(5e-4, gt=0)
-    sft_seed: int = Field(0, description="Generator seed of the warm-up's ToM items (keep it apart from held-out seeds).")
+    sft_seed: int = Field(
+        0, description="Generator seed of the warm-up's ToM items (keep it apart from held-out seeds)."
+    )
 
     # generated ToM items for training and held-out evaluation
-    tom_orders: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="Question orders of generated items.")
-    tom_rules: bool = Field(True, description="Put the world's rules in front of each generated story.")
-    tom_steps: tuple[int, int] = Field((5, 12), description="Story length range (random events) of generated items.")
-    heldout_seed: int = Field(
-        1000, description="Seed of the held-out generated items; training sources overlapping them are refused."
+    tom_orders: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="Question orders of generated items."
     )
-    heldout_items: int = Field(0, ge=0, description="Held-out generated items evaluated every eval_steps (0: off).")
-    eval_steps: int = Field(0, ge=0, description="Evaluate on the held-out items every N steps (0: only with heldout_items at the end).")
+    tom_rules: bool = Field(True, description="Put the world's rules in front of each generated story.")
+    tom_steps: tuple[int, int] = Field(
+        (5, 12), description="Story length range (random events) of generated items."
+    )
+    heldout_seed: int = Field(
+        1000,
+        description="Seed of the held-out generated items; training sources overlapping them are refused.",
+    )
+    heldout_items: int = Field(
+        0, ge=0, description="Held-out generated items evaluated every eval_steps (0: off)."
+    )
+    eval_steps: int = Field(
+        0,
+        ge=0,
+        description="Evaluate on the held-out items every N steps (0: only with heldout_items at the end).",
+    )
 
     launcher: str | None = Field(
-        None, description="The accelerate config (in training/configs) this preset is launched with; None: one process."
+        None,
+        description="The accelerate config (in training/configs) this preset is launched with; None: one process.",
     )
     max_episode_tokens: int | None = Field(
         None,
@@ -116,8 +158,12 @@ class TrainConfig(BaseModel):
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_base_url: str | None = None
     vllm_gpu_memory_utilization: float = 0.3
-    vllm_max_model_length: int | None = Field(None, description="vLLM's context length (must hold max_episode_tokens).")
-    vllm_importance_sampling_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = Field(
+    vllm_max_model_length: int | None = Field(
+        None, description="vLLM's context length (must hold max_episode_tokens)."
+    )
+    vllm_importance_sampling_mode: Literal[
+        "token_truncate", "token_mask", "sequence_truncate", "sequence_mask"
+    ] = Field(
         "token_truncate",
         description="Importance-sampling correction of vLLM's sampling: per token by default (a per-sequence "
         "ratio over a whole episode is almost always out of bounds and zeroes long episodes).",
@@ -184,6 +230,23 @@ def check_world(config: TrainConfig, world: int) -> None:
             f"num_generations x prompts_per_step = {config.num_generations} x {config.prompts_per_step} = {rows} "
             f"rows per step cannot be split over {world} processes: change prompts_per_step or the launcher's num_processes"
         )
+    if config.micro_batch_size and (rows // world) % config.micro_batch_size:
+        raise ValueError(
+            f"micro_batch_size {config.micro_batch_size} does not divide the {rows // world} rows each process "
+            f"trains per step ({rows} rows over {world} processes): choose a divisor"
+        )
+
+
+def micro_batches(config: TrainConfig, world: int) -> tuple[int, int]:
+    """``(per_device_train_batch_size, gradient_accumulation_steps)`` for TRL: one generation batch per optimizer step.
+
+    The step's rows go through forward/backward ``micro_batch_size`` at a time; TRL's
+    ``steps_per_generation`` follows the accumulation steps, so all of them come from one generation.
+    """
+    check_world(config, world)
+    per_process = config.num_generations * config.prompts_per_step // world
+    micro = config.micro_batch_size or per_process
+    return micro, config.gradient_accumulation_steps * (per_process // micro)
 
 
 def has_cuda() -> bool:

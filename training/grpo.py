@@ -27,7 +27,15 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from training.config import PRESETS, TrainConfig, build_config, check_world, default_preset, has_cuda
+from training.config import (
+    PRESETS,
+    TrainConfig,
+    build_config,
+    check_world,
+    default_preset,
+    has_cuda,
+    micro_batches,
+)
 
 
 class TrainingSetupError(RuntimeError):
@@ -50,12 +58,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--judge", help="judge model (litellm string or local); 'none' disables the goal term")
     p.add_argument("--judge-api-base")
     p.add_argument("--output-dir", help="run folder (default runs/grpo-<time>)")
-    p.add_argument("--resume", nargs="?", const="", metavar="DIR", help="continue the run in DIR (or --output-dir)")
+    p.add_argument(
+        "--resume", nargs="?", const="", metavar="DIR", help="continue the run in DIR (or --output-dir)"
+    )
     p.add_argument("--max-steps", type=int)
     p.add_argument("--num-generations", type=int, help="GRPO group size")
     p.add_argument("--prompts-per-step", type=int)
     p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate")
     p.add_argument("--beta", type=float)
+    p.add_argument(
+        "--micro-batch-size",
+        type=int,
+        help="rows per forward/backward pass (bounds memory; same gradient); 0 = the whole step at once",
+    )
     p.add_argument("--max-turns", type=int)
     p.add_argument("--turn-tokens", type=int)
     p.add_argument(
@@ -69,18 +84,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--report-to", nargs="+")
-    p.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
-                   help="run the SIP SFT warm-up first (cached); on by default in the cpu preset unless --model is given")
-    p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters (PEFT)")
-    p.add_argument("--content-judge", help="LLM judge for the content term (litellm string or local); default lexical")
+    p.add_argument(
+        "--warmup",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the SIP SFT warm-up first (cached); on by default in the cpu preset unless --model is given",
+    )
+    p.add_argument(
+        "--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters (PEFT)"
+    )
+    p.add_argument(
+        "--content-judge", help="LLM judge for the content term (litellm string or local); default lexical"
+    )
     p.add_argument("--content-judge-api-base")
     p.add_argument("--accuracy-correct", type=float, help="accuracy term for a right answer (ToM-RL: 2)")
     p.add_argument("--accuracy-wrong", type=float, help="accuracy term for a wrong answer (ToM-RL: -2)")
     p.add_argument("--heldout-items", type=int, help="held-out generated items evaluated every --eval-steps")
     p.add_argument("--eval-steps", type=int, help="evaluate on the held-out items every N steps")
-    p.add_argument("--dry-run", action="store_true",
-                   help="check config, tokenizer, chat template, launch arithmetic and lengths offline; print the plan")
-    p.add_argument("--accelerate-config", help="accelerate config the run will be launched with (its num_processes)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check config, tokenizer, chat template, launch arithmetic and lengths offline; print the plan",
+    )
+    p.add_argument(
+        "--accelerate-config", help="accelerate config the run will be launched with (its num_processes)"
+    )
     p.add_argument("--max-episode-tokens", type=int)
     p.add_argument("--use-vllm", action="store_true", default=None)
     p.add_argument("--vllm-mode", choices=["colocate", "server"])
@@ -108,6 +136,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
             "heldout_items", "eval_steps", "max_episode_tokens",
         )
     }  # fmt: skip
+    if args.micro_batch_size:
+        overrides["micro_batch_size"] = args.micro_batch_size
     if args.model is not None and args.warmup is None:
         overrides["warmup"] = False  # a model given by hand is trained as it is (e.g. runs/sft/final)
     if args.env is not None and args.env.lower() != "none":
@@ -117,7 +147,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
     if args.judge is not None and args.judge.lower() != "none":
         overrides["judge"] = args.judge
     if args.think_prefill is not None:
-        overrides["think_prefill"] = "" if args.think_prefill.lower() == "none" else args.think_prefill.replace("\\n", "\n")
+        overrides["think_prefill"] = (
+            "" if args.think_prefill.lower() == "none" else args.think_prefill.replace("\\n", "\n")
+        )
     overrides["output_dir"] = output_dir
     config = build_config(preset, args.config, overrides)
     # 'none' switches a part off; build_config skips None values, so it is applied here
@@ -125,6 +157,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
         config.env = None
     if args.judge is not None and args.judge.lower() == "none":
         config.judge = None
+    if args.micro_batch_size == 0:
+        config.micro_batch_size = None  # the whole step in one pass
     if args.judge is None and _rule_checked(config.env) and "judge" not in _file_fields(args.config):
         config.judge = None  # the scenarios' rule checks score every episode; a judge only when asked for
     if config.output_dir is None:
@@ -145,15 +179,16 @@ def _file_fields(config_file: str | None) -> dict[str, Any]:
     return read_yaml(Path(config_file)) if config_file else {}
 
 
-def grpo_args(config: TrainConfig, output_dir: Path, *, per_device_batch: int) -> Any:
-    """TRL's ``GRPOConfig`` for a run: every setting explicit, none left to TRL's defaults by accident."""
+def grpo_args(config: TrainConfig, output_dir: Path, *, world: int = 1) -> Any:
+    """TRL's ``GRPOConfig`` for a run over ``world`` processes: every setting explicit, none left to TRL's defaults."""
     from trl import GRPOConfig
 
+    per_device_batch, accumulation = micro_batches(config, world)
     return GRPOConfig(
         output_dir=str(output_dir),
         max_steps=config.max_steps,
         per_device_train_batch_size=per_device_batch,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        gradient_accumulation_steps=accumulation,
         num_generations=config.num_generations,
         max_completion_length=config.turn_tokens,
         temperature=config.temperature,
@@ -200,8 +235,12 @@ def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
         from scenarios.graph import sample_setups
 
         library, scenario_ids = resolve_scenarios(config.env)
-        scenario_ids = sorted(scenario_ids)[: config.scenarios_limit] if config.scenarios_limit else scenario_ids
-        setups = sample_setups(library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed)
+        scenario_ids = (
+            sorted(scenario_ids)[: config.scenarios_limit] if config.scenarios_limit else scenario_ids
+        )
+        setups = sample_setups(
+            library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed
+        )
         social = tasks.add_social(setups, roles=config.policy_roles)
     from training.sft import check_seeds, tom_config
 
@@ -245,7 +284,9 @@ def load_mcq_source(source: str, n: int, seed: int, tom: Any = None) -> list[Any
         )  # fmt: skip
     name, _, path = source.partition(":")
     if not path:
-        raise TrainingSetupError(f"--mcq {source!r}: use 'generated' or NAME:PATH, e.g. hi-tom:../shared/data/hi-tom")
+        raise TrainingSetupError(
+            f"--mcq {source!r}: use 'generated' or NAME:PATH, e.g. hi-tom:../shared/data/hi-tom"
+        )
     if name.startswith("tombench"):
         warnings.warn(
             "ToMBench's licence asks that it be used for evaluation only, never for training; "
@@ -267,7 +308,12 @@ def preflight(spec: str | None, api_base: str | None, role: str) -> None:
     try:
         endpoint = resolve_endpoint(model, api_base)
         asyncio.run(
-            chat(endpoint, [{"role": "user", "content": "Say OK."}], max_tokens=2, retry=RetryPolicy(max_attempts=2))
+            chat(
+                endpoint,
+                [{"role": "user", "content": "Say OK."}],
+                max_tokens=2,
+                retry=RetryPolicy(max_attempts=2),
+            )
         )
     except (LLMCallError, RuntimeError, ValueError) as exc:
         where = f" at {api_base}" if api_base else ""
@@ -320,20 +366,25 @@ def train(config: TrainConfig, resume: bool) -> Path:
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     check_world(config, world)
-    samples_per_step = config.num_generations * config.prompts_per_step
     n_rows = max(64, 4 * config.max_steps * config.prompts_per_step * config.gradient_accumulation_steps)
     keys = mixed_keys(social, mcq, n_rows, config.mcq_fraction, config.seed)
     dataset = tasks.dataset(keys)
 
     store = EpisodeStore(output_dir)
-    store.start_run(config=config.model_dump(mode="json"), models={"policy": config.model, "partner": config.partner})
+    store.start_run(
+        config=config.model_dump(mode="json"), models={"policy": config.model, "partner": config.partner}
+    )
 
     def partner_for(task: Any) -> Any:
         return build_agent(
             config.partner, api_base=config.partner_api_base, max_tokens=config.partner_max_tokens, seed=None
         )
 
-    judge = SotopiaJudge(config.judge, api_base=config.judge_api_base, dimensions="goal") if config.judge else None
+    judge = (
+        SotopiaJudge(config.judge, api_base=config.judge_api_base, dimensions="goal")
+        if config.judge
+        else None
+    )
     rollout = TrajectoryRollout(
         tasks,
         tokenizer,
@@ -346,9 +397,11 @@ def train(config: TrainConfig, resume: bool) -> Path:
         turn_tokens=config.turn_tokens,
     )
     terms = list(config.reward_terms)
-    args = grpo_args(config, output_dir, per_device_batch=samples_per_step // world)
+    args = grpo_args(config, output_dir, world=world)
+    from training.lm_head import score_labelled_positions_only
     from training.sft import lora_config
 
+    score_labelled_positions_only()
     trainer = GRPOTrainer(
         model=policy_path,
         reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),
@@ -358,7 +411,9 @@ def train(config: TrainConfig, resume: bool) -> Path:
         rollout_func=rollout,
         peft_config=lora_config(config),
     )
-    curriculum = CurriculumCallback(trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms)
+    curriculum = CurriculumCallback(
+        trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms
+    )
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the rich progress bar and metrics.jsonl replace raw log dicts
@@ -376,8 +431,11 @@ def train(config: TrainConfig, resume: bool) -> Path:
                              max_new_tokens=config.turn_tokens)
         )  # fmt: skip
     callbacks += [
-        RolloutTimings(rollout), MetricsJSONL(output_dir / "metrics.jsonl", curriculum), RichProgress(terms),
-        SaveAtEnd(), MarkCompleteCheckpoints(),
+        RolloutTimings(rollout),
+        MetricsJSONL(output_dir / "metrics.jsonl", curriculum),
+        RichProgress(terms),
+        SaveAtEnd(),
+        MarkCompleteCheckpoints(),
     ]
     for callback in callbacks:
         trainer.add_callback(callback)
@@ -400,7 +458,9 @@ def _latest_checkpoint(output_dir: Path) -> Path | None:
         p for p in output_dir.glob("checkpoint-*")
         if p.name.split("-")[-1].isdigit() and (p / COMPLETE_MARKER).exists() and (p / "trainer_state.json").exists()
     ]  # fmt: skip
-    skipped = sorted(p.name for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and p not in found)
+    skipped = sorted(
+        p.name for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and p not in found
+    )
     if skipped:
         print(f"warning: skipping incomplete checkpoints {skipped} in {output_dir}", file=sys.stderr)
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
@@ -421,7 +481,10 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
     elif accelerate_config:
         world, source = accelerate_processes(Path(accelerate_config)), accelerate_config
     elif config.launcher:
-        world, source = accelerate_processes(CONFIG_DIR / config.launcher), f"training/configs/{config.launcher}"
+        world, source = (
+            accelerate_processes(CONFIG_DIR / config.launcher),
+            f"training/configs/{config.launcher}",
+        )
     else:
         world, source = 1, "one process"
     check_world(config, world)
@@ -436,7 +499,9 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
     chat = ChatTokens(tokenizer)
     context: int | None = None
     try:
-        context = getattr(AutoConfig.from_pretrained(path, local_files_only=True), "max_position_embeddings", None)
+        context = getattr(
+            AutoConfig.from_pretrained(path, local_files_only=True), "max_position_embeddings", None
+        )
     except Exception:
         context = None  # a tokenizer-only folder: the model's length is checked at launch
     tasks, social, mcq = build_tasks(config)
@@ -447,9 +512,14 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
     worst = max(first + policy_turns * config.turn_tokens + (policy_turns - 1) * (config.partner_max_tokens + 48),
                 mcq_first + config.turn_tokens)  # fmt: skip
     cap = config.max_episode_tokens or context
-    for name, limit in (("the policy's context", context), ("vllm_max_model_length", config.vllm_max_model_length)):
+    for name, limit in (
+        ("the policy's context", context),
+        ("vllm_max_model_length", config.vllm_max_model_length),
+    ):
         if limit is not None and config.max_episode_tokens is not None and config.max_episode_tokens > limit:
-            raise ValueError(f"max_episode_tokens={config.max_episode_tokens} exceeds {name} ({limit}): lower it")
+            raise ValueError(
+                f"max_episode_tokens={config.max_episode_tokens} exceeds {name} ({limit}): lower it"
+            )
     if cap is None and worst > 32768:
         raise ValueError(f"episodes may reach ~{worst} tokens and nothing caps them: set max_episode_tokens")
     if first + config.turn_tokens > (cap or worst):
@@ -519,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Checkpoint: {checkpoint}")
     print(f"Metrics:    {Path(config.output_dir or '') / 'metrics.jsonl'}")
     print(f"Episodes:   python -m eval.report {config.output_dir} -o report.html")
-    print(f"Evaluate:   python -m eval.interactive --model sip:{checkpoint} --partner local --judge local --limit 2")
+    print(
+        f"Evaluate:   python -m eval.interactive --model sip:{checkpoint} --partner local --judge local --limit 2"
+    )
     return 0
 
 

@@ -45,7 +45,9 @@ def tom_config(config: TrainConfig) -> Any:
     """The ToM generator settings of a run (training items, warm-up traces and held-out items alike)."""
     from eval.tom_generator import ToMConfig
 
-    return ToMConfig(orders=tuple(config.tom_orders), with_rules=config.tom_rules, n_steps=tuple(config.tom_steps))
+    return ToMConfig(
+        orders=tuple(config.tom_orders), with_rules=config.tom_rules, n_steps=tuple(config.tom_steps)
+    )
 
 
 def check_seeds(config: TrainConfig) -> None:
@@ -64,7 +66,11 @@ def build_examples(config: TrainConfig) -> list[Any]:
 
     check_seeds(config)
     return sft_examples(
-        config.sft_mcq_examples, config.sft_social_examples, config.sft_seed, tom_config(config), env=config.env or "sotopia"
+        config.sft_mcq_examples,
+        config.sft_social_examples,
+        config.sft_seed,
+        tom_config(config),
+        env=config.env or "sotopia",
     )
 
 
@@ -84,7 +90,9 @@ def tokenized_rows(examples: list[Any], tokenizer: Any, think_prefill: str) -> l
     for example in examples:
         prompt = chat.prompt(example.messages) + prefill
         completion = list(tokenizer(example.completion, add_special_tokens=False)["input_ids"]) + end
-        rows.append({"input_ids": prompt + completion, "completion_mask": [0] * len(prompt) + [1] * len(completion)})
+        rows.append(
+            {"input_ids": prompt + completion, "completion_mask": [0] * len(prompt) + [1] * len(completion)}
+        )
     return rows
 
 
@@ -156,8 +164,15 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         disable_tqdm=True,
         gradient_checkpointing=config.gradient_checkpointing,
     )
+    from training.lm_head import score_labelled_positions_only
+
+    score_labelled_positions_only()
     trainer = SFTTrainer(
-        model=policy_path, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config)
+        model=policy_path,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
     )
     from training.callbacks import MetricsJSONL
 
@@ -249,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Checkpoint: {final}")
     print(f"Train:      python -m training.grpo --env sotopia --model {final}")
-    print(f"Evaluate:   python -m eval.mcq --model sip:{final} --benchmark generated --n 50 --seed {config.heldout_seed}")
+    print(
+        f"Evaluate:   python -m eval.mcq --model sip:{final} --benchmark generated --n 50 --seed {config.heldout_seed}"
+    )
     return 0
 
 

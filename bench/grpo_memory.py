@@ -1,0 +1,152 @@
+"""Peak memory of a training run, all its processes, by setting: the table behind the cpu preset's choices.
+
+    python bench/grpo_memory.py                              # the cpu preset's GRPO on MCQ rows, 2 steps
+    python bench/grpo_memory.py --env sotopia --steps 2      # social episodes too (embedded partner and judge)
+    python bench/grpo_memory.py --variant base= --variant micro2="--micro-batch-size 2"
+
+Each variant runs ``python -m training.grpo`` as its own process (so peaks do not carry over) with
+the shared flags plus the variant's, while a sampler adds up the resident memory of the process and
+all its children (the embedded llama.cpp server included) every 0.2 s. Printed per variant: peak RSS
+of the whole tree, peak of the trainer alone, wall time and mean step time (from metrics.jsonl).
+Timings are only comparable on an otherwise idle machine; memory is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VARIANTS = [
+    "preset=",
+    "whole-batch=--micro-batch-size 0",
+    "lora=--lora",
+]
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(resident bytes of ``pid`` and all its descendants, of ``pid`` alone); 0 for a process that is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        own = root.memory_info().rss
+        total = own
+        for child in root.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total, own
+    except psutil.Error:
+        return 0, 0
+
+
+def measure(command: list[str], env: dict[str, str], interval_s: float = 0.2) -> dict[str, float]:
+    """Run ``command``; return its peak tree and own RSS (GB), wall seconds and exit code."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peaks = {"tree": 0, "own": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            tree, own = tree_rss(process.pid)
+            peaks["tree"], peaks["own"] = max(peaks["tree"], tree), max(peaks["own"], own)
+            done.wait(interval_s)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode:
+        print(
+            f"  exit {process.returncode}: {stderr.strip().splitlines()[-1] if stderr.strip() else ''}",
+            file=sys.stderr,
+        )
+    return {
+        "peak_tree_gb": peaks["tree"] / 1e9,
+        "peak_trainer_gb": peaks["own"] / 1e9,
+        "wall_s": time.perf_counter() - started,
+        "exit": process.returncode,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run each variant and print the table (and --json)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="policy checkpoint (default: the preset's warm-up, cached)")
+    p.add_argument("--env", default="none", help="social env id, or none for MCQ rows only")
+    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--num-generations", type=int, default=4)
+    p.add_argument("--prompts-per-step", type=int, default=2)
+    p.add_argument(
+        "--variant", action="append", help="NAME=EXTRA FLAGS (repeatable); default: preset, whole-batch, lora"
+    )
+    p.add_argument("--json", type=Path, help="also write the rows here")
+    args = p.parse_args(argv)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    base = [
+        sys.executable, "-m", "training.grpo", "--env", args.env, "--mcq", "generated",
+        "--max-steps", str(args.steps), "--num-generations", str(args.num_generations),
+        "--prompts-per-step", str(args.prompts_per_step),
+    ]  # fmt: skip
+    if args.model:
+        base += ["--model", args.model]
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
+    rows = []
+    for spec in args.variant or DEFAULT_VARIANTS:
+        name, _, extra = spec.partition("=")
+        with tempfile.TemporaryDirectory(prefix="grpo-memory-") as out:
+            command = [*base, *shlex.split(extra), "--output-dir", out]
+            print(f"{name}: {shlex.join(command[1:])}", file=sys.stderr)
+            row = {"variant": name, "flags": extra, **measure(command, env)}
+            metrics = Path(out) / "metrics.jsonl"
+            steps = (
+                [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+                if metrics.exists()
+                else []
+            )
+            times = [s["step_time"] for s in steps if "step_time" in s]
+            row["mean_step_s"] = sum(times) / len(times) if times else float("nan")
+            rows.append(row)
+    table = Table(
+        title=f"training.grpo --env {args.env}, {args.steps} steps, {args.num_generations} x {args.prompts_per_step} rows per step"
+    )
+    for column in (
+        "variant",
+        "extra flags",
+        "peak RSS, all processes (GB)",
+        "peak RSS, trainer (GB)",
+        "mean step (s)",
+        "wall (s)",
+        "exit",
+    ):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            row["variant"], row["flags"] or "-", f"{row['peak_tree_gb']:.2f}", f"{row['peak_trainer_gb']:.2f}",
+            f"{row['mean_step_s']:.0f}", f"{row['wall_s']:.0f}", str(row["exit"]),
+        )  # fmt: skip
+    Console().print(table)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["exit"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

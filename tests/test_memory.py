@@ -1,0 +1,155 @@
+"""Bounded CPU memory in training: TRL's fused LM head scores only labelled positions, and micro-batches.
+
+Both change how a step is computed, never what it computes: the log-probs and gradients of the
+compact LM head equal the uncompacted ones, and a micro-batched GRPO step lands on the same weights
+as the whole batch at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from training.config import build_config
+
+
+def _tiny_llama(vocab: int = 320) -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+    )  # fmt: skip
+    return LlamaForCausalLM(config)
+
+
+def _logps_and_grads(model: Any, ids: Any, labels: Any) -> tuple[Any, Any]:
+    model.zero_grad()
+    out = model(input_ids=ids, labels=labels, fused_lm_head=True)
+    mask = out.label_mask
+    (out.log_probs[mask].sum() + out.entropy[mask].sum()).backward()
+    return out.log_probs[mask].detach().clone(), [p.grad.clone() for p in model.parameters()]
+
+
+def test_compact_lm_head_scores_the_same_log_probs_and_gradients_on_cpu() -> None:
+    import torch
+    import trl.trainer.utils as trl_utils
+    from trl.trainer.utils import add_fused_lm_head
+
+    from training.lm_head import restore_trl_lm_head, score_labelled_positions_only
+
+    model = _tiny_llama()
+    add_fused_lm_head(model, outputs=("log_probs", "entropy"))
+    ids = torch.randint(0, 320, (3, 40), generator=torch.Generator().manual_seed(1))
+    labels = ids.clone()
+    labels[:, :-7] = -100  # a prompt, then a 7-token completion
+    labels[1, -2:] = -100  # a shorter completion (padding)
+    restore_trl_lm_head()
+    assert trl_utils._use_triton(torch.device("cpu")) is False  # TRL's own choice: every position on CPU
+    full_logps, full_grads = _logps_and_grads(model, ids, labels)
+    score_labelled_positions_only()
+    try:
+        assert trl_utils._use_triton(torch.device("cpu")) is True
+        compact_logps, compact_grads = _logps_and_grads(model, ids, labels)
+    finally:
+        restore_trl_lm_head()
+    assert compact_logps.shape == full_logps.shape == (3 * 7 - 2,)
+    torch.testing.assert_close(compact_logps, full_logps, rtol=1e-5, atol=1e-6)
+    for compact, full in zip(compact_grads, full_grads, strict=True):
+        torch.testing.assert_close(compact, full, rtol=1e-4, atol=1e-6)
+
+
+def test_micro_batches_keep_one_generation_per_optimizer_step(tmp_path: Path) -> None:
+    from training.config import check_world
+    from training.grpo import grpo_args
+
+    config = build_config("cpu", None, {"num_generations": 4, "prompts_per_step": 2, "micro_batch_size": 2})
+    args = grpo_args(config, tmp_path, world=1)
+    assert args.per_device_train_batch_size == 2
+    assert args.gradient_accumulation_steps == 4
+    assert args.steps_per_generation == 4 and args.generation_batch_size == 8
+    whole = grpo_args(config.model_copy(update={"micro_batch_size": None}), tmp_path, world=1)
+    assert whole.per_device_train_batch_size == 8 and whole.generation_batch_size == 8
+    with pytest.raises(ValueError, match="micro_batch_size 3 does not divide the 8 rows"):
+        check_world(config.model_copy(update={"micro_batch_size": 3}), 1)
+
+
+@pytest.mark.slow
+def test_a_micro_batched_grpo_step_lands_on_the_whole_batch_weights(tmp_path: Path) -> None:
+    """One real GRPOTrainer step (TRL 1.16, our grpo_args): micro-batches of 2 give all 4 rows' gradient."""
+    import torch
+    from transformers import AutoTokenizer, TrainerCallback
+    from trl import GRPOTrainer
+
+    from agents.local_model import local_policy_dir
+    from eval.tom_generator import generate_items
+    from training.grpo import grpo_args
+    from training.lm_head import score_labelled_positions_only
+    from training.rewards import trl_reward_funcs
+    from training.tasks import TaskRegistry
+
+    tokenizer = AutoTokenizer.from_pretrained(local_policy_dir())
+    model_dir = tmp_path / "tiny"
+    _tiny_llama(vocab=len(tokenizer)).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    tasks = TaskRegistry()
+    key = tasks.add_mcq(generate_items(1, seed=2))[0]
+    gold = tasks[key].item.answer_letter  # type: ignore[union-attr]
+    other = "A" if gold != "A" else "B"
+    texts = [
+        f"<Answer>{gold}</Answer>",
+        f"<Answer>{other}</Answer> and more words",
+        f"<Answer>{other}</Answer>",
+        gold,
+    ]
+
+    def canned_rollout(prompts: list[Any], trainer: Any) -> dict[str, Any]:
+        ids = [tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for t in texts]
+        return {
+            "prompt_ids": [tokenizer("Who knows where the ball is?", add_special_tokens=False)["input_ids"]]
+            * 4,
+            "completion_ids": ids,
+            "logprobs": [[0.0] * len(i) for i in ids],
+            "env_mask": [[1] * len(i) for i in ids],
+            "policy_texts": [[t] for t in texts],
+            "goal_score": [None] * 4,
+            "scorable": [True] * 4,
+        }
+
+    class KeepGradients(TrainerCallback):
+        def on_pre_optimizer_step(
+            self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any
+        ) -> None:
+            grads.append(
+                {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+            )
+
+    score_labelled_positions_only()
+    grads: list[dict[str, Any]] = []
+    for micro in (None, 2):
+        config = build_config(
+            "cpu", None,
+            {"num_generations": 4, "prompts_per_step": 1, "micro_batch_size": micro, "max_steps": 1,
+             "bf16": False, "learning_rate": 1e-2, "report_to": ["none"], "save_steps": 1000},
+        )  # fmt: skip
+        trainer = GRPOTrainer(
+            model=str(model_dir),
+            reward_funcs=trl_reward_funcs(["accuracy", "length"]),
+            args=grpo_args(config, tmp_path / f"run-{micro}", world=1),
+            train_dataset=tasks.dataset([key] * 8),
+            processing_class=tokenizer,
+            rollout_func=canned_rollout,
+            callbacks=[KeepGradients()],
+        )
+        trainer.train()
+    whole, micro_batched = grads
+    assert sorted(whole) == sorted(micro_batched) and whole
+    assert any(bool(g.abs().sum() > 0) for g in whole.values()), "the step must have a gradient"
+    for name in whole:
+        # float sums in another order: equal up to rounding (a mis-scaled micro-batch would be off by 2x)
+        scale = float(whole[name].abs().max())
+        torch.testing.assert_close(micro_batched[name], whole[name], rtol=1e-3, atol=1e-4 * scale + 1e-12)
