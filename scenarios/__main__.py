@@ -109,6 +109,9 @@ def cmd_show(scenario_id: str, path: str | None) -> int:
             details.add_row("hint", goal.strategy_hint)
         if goal.clarification_hint:
             details.add_row("judge note", goal.clarification_hint)
+        for check in goal.checks:
+            settings = check.model_dump(exclude={"kind", "label"}, exclude_defaults=True)
+            details.add_row("rule check", f"{check.name} ({check.kind}: {settings})")
         details.add_row("who may play", describe_constraint(scenario, role))
         parts += [details, Text("")]
     fixed = [tuple(p.agents) for p in library.fixed_pairings(scenario.id)]
