@@ -28,6 +28,9 @@ lock and run as ``BEGIN IMMEDIATE`` transactions, and ``busy_timeout`` makes sev
 one file wait for each other instead of failing. ``await store.write(episode)`` (the runner's sink
 protocol) runs the write in a worker thread, so the event loop never blocks on disk.
 
+Readers that must not change a run (the web app, :mod:`eval.serve`) open it with ``read_only=True``:
+SQLite then opens the file read-only and every write is refused.
+
 CLI: ``python -m eval.store export DIR`` (one JSON line per episode) and
 ``python -m eval.store summary DIR``.
 """
@@ -41,6 +44,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -137,6 +141,28 @@ class RunInfo(BaseModel):
     )
 
 
+class EpisodeRow(BaseModel):
+    """One stored episode as a listing shows it: what it played and how it ended, no transcript."""
+
+    episode_id: str
+    run_id: str | None
+    scenario_id: str
+    codename: str = ""
+    agent_models: dict[str, str] = Field(description="Agent name -> model/agent spec, in role order.")
+    status: EpisodeStatus
+    error: str | None = None
+    termination_reason: str | None = None
+    started_at: datetime | None = None
+    num_turns: int
+    training_step: int | None = Field(
+        None, description="The GRPO step that played it (``metadata.training_step``); None outside training."
+    )
+    scores: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Agent -> dimension -> score (goal, rules, ...), as on the episode."
+    )
+    judged: bool | None = Field(None, description="Whether its judgement succeeded; None when not judged.")
+
+
 class StoreSummary(BaseModel):
     """Counts over everything in one store."""
 
@@ -209,10 +235,18 @@ class EpisodeStore:
     """SQLite episode store for one run folder; see the module docstring for tables and semantics.
 
     ``run_dir`` is the run folder (``episodes.sqlite`` inside it) or the ``.sqlite`` file itself.
-    With ``create=False`` a missing store is an error instead of being created.
+    With ``create=False`` a missing store is an error instead of being created. With ``read_only``
+    (implies ``create=False``) SQLite opens the file read-only: any write raises :class:`StoreError`.
     """
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True, busy_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        busy_timeout_s: float = 60.0,
+    ) -> None:
         given = Path(run_dir)
         self.path = given if given.suffix == ".sqlite" or given.is_file() else given / DB_NAME
         self.run_dir = self.path.parent
@@ -224,8 +258,9 @@ class EpisodeStore:
         self._run_lock = threading.Lock()
         self._run_id: str | None = None
         self._closed = False
+        self.read_only = read_only
         if not self.path.exists():
-            if not create:
+            if not create or read_only:
                 raise StoreError(
                     f"no episode store at {self.path}: check the run folder, or run an evaluation "
                     f"into it first (e.g. python -m eval.interactive ... --out {self.run_dir})"
@@ -247,8 +282,15 @@ class EpisodeStore:
             raise StoreError(f"the episode store {self.path} is closed")
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            target: str | Path = self.path
+            if self.read_only:
+                target = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
             conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+                target,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self.read_only,
             )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
@@ -262,13 +304,14 @@ class EpisodeStore:
     def _open(self) -> None:
         try:
             conn = self._connection()
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            query = "PRAGMA journal_mode" if self.read_only else "PRAGMA journal_mode = WAL"
+            mode = conn.execute(query).fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
             self.close()
             raise self._unreadable(exc) from exc
-        if str(mode).lower() != "wal":
+        if str(mode).lower() != "wal" and not self.read_only:
             self.close()
             raise StoreError(f"{self.path}: could not switch the store to WAL mode (got {mode!r})")
         if version > SCHEMA_VERSION:
@@ -279,7 +322,7 @@ class EpisodeStore:
             )
         if version == SCHEMA_VERSION and tables >= _TABLES:
             return
-        if tables:
+        if tables or self.read_only:
             self.close()
             raise StoreError(
                 f"{self.path} is an SQLite file but not a SocialGym episode store (tables: "
@@ -295,6 +338,8 @@ class EpisodeStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise StoreError(f"{self.path} was opened read-only: nothing can be written to it")
         conn = self._connection()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -519,6 +564,38 @@ class EpisodeStore:
     def episodes(self, status: EpisodeStatus | str | None = None) -> list[Episode]:
         """Every stored episode (optionally only one status), oldest first, as ``Episode`` objects."""
         return [Episode.model_validate_json(row["episode_json"]) for row in self._rows(status)]
+
+    def rows(self) -> list[EpisodeRow]:
+        """Every stored episode as a listing entry (no transcript is parsed), oldest first."""
+        rows = self._connection().execute(
+            """
+            SELECT episode_id, run_id, scenario_id, agent_models_json, status, error, termination_reason,
+                started_at, num_turns,
+                json_extract(episode_json, '$.setup.scenario.codename') AS codename,
+                json_extract(episode_json, '$.metadata.training_step') AS training_step,
+                json_extract(episode_json, '$.scores') AS scores_json,
+                json_extract(episode_json, '$.evaluation.ok') AS judged
+            FROM episodes ORDER BY started_at, episode_id
+            """
+        )
+        return [
+            EpisodeRow(
+                episode_id=row["episode_id"],
+                run_id=row["run_id"],
+                scenario_id=row["scenario_id"],
+                codename=row["codename"] or "",
+                agent_models=json.loads(row["agent_models_json"]),
+                status=EpisodeStatus(row["status"]),
+                error=row["error"],
+                termination_reason=row["termination_reason"],
+                started_at=datetime.fromisoformat(row["started_at"]) if row["started_at"] else None,
+                num_turns=row["num_turns"],
+                training_step=row["training_step"] if isinstance(row["training_step"], int) else None,
+                scores=json.loads(row["scores_json"]) if row["scores_json"] else {},
+                judged=None if row["judged"] is None else bool(row["judged"]),
+            )
+            for row in rows
+        ]
 
     def history(self, episode_id: str | None = None) -> list[Episode]:
         """Earlier versions replaced by later writes (all, or one episode's), oldest first."""

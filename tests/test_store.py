@@ -396,3 +396,38 @@ def test_cli_on_missing_or_corrupt_store_explains(tmp_path: Path) -> None:
     corrupt = _cli("summary", str(tmp_path))
     assert corrupt.returncode == 2
     assert "move it aside" in corrupt.stderr
+
+
+def test_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
+    with EpisodeStore(tmp_path) as store:
+        store.put(make_episode("ep-1"))
+    before = (tmp_path / DB_NAME).read_bytes()
+    with EpisodeStore(tmp_path, read_only=True) as store:
+        assert [e.id for e in store.episodes()] == ["ep-1"]
+        with pytest.raises(StoreError, match="read-only"):
+            store.put(make_episode("ep-2"))
+        with pytest.raises(StoreError, match="read-only"):
+            store.start_run()
+    assert (tmp_path / DB_NAME).read_bytes() == before
+    with pytest.raises(StoreError, match="no episode store"):
+        EpisodeStore(tmp_path / "nowhere", read_only=True)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_rows_list_episodes_without_their_transcripts(tmp_path: Path) -> None:
+    with EpisodeStore(tmp_path) as store:
+        store.start_run(run_id="r1")
+        store.put(make_episode("a", goals=(8, 3)))
+        trained = make_episode("b", scenario_id="share_flat", judged=False)
+        store.put(trained.model_copy(update={"metadata": {"training_step": 4}}))
+        store.put(make_episode("c", status=EpisodeStatus.failed, judged=None, models=("m1", "m2")))
+        rows = {row.episode_id: row for row in store.rows()}
+    assert set(rows) == {"a", "b", "c"}
+    a, b, c = rows["a"], rows["b"], rows["c"]
+    assert a.run_id == "r1" and a.scenario_id == "borrow_car" and a.codename == "borrow_car"
+    assert a.agent_models == {"Alice Example": "model-a", "Bob Example": "model-b"}
+    assert a.scores["Alice Example"]["goal"] == 8 and a.scores["Bob Example"]["goal"] == 3
+    assert a.judged is True and a.training_step is None and a.num_turns == 3
+    assert b.training_step == 4 and b.judged is False and b.scores == {}
+    assert c.status is EpisodeStatus.failed and c.error == "partner model crashed" and c.judged is None
+    assert list(c.agent_models.values()) == ["m1", "m2"]
