@@ -94,6 +94,36 @@ def render_transcript(turns: Sequence[Turn]) -> str:
     return "\n".join(f"Turn #{t.index}: {t.action.render(t.agent)}" for t in turns)
 
 
+def briefing(setup: EpisodeSetup, agent: str, *, show_hints: bool = True) -> list[tuple[str, str]]:
+    """What ``agent`` knows before anything is said, as (heading, text) sections: the scenario, the
+    participants, its own background, what it knows of each other participant, its goal and the
+    statement forms of any rule checks (the first part of :func:`render_observation`)."""
+    names = setup.agent_names
+    role = names.index(agent)
+    me = setup.agents[role]
+    relation = setup.relationship
+    sections = [
+        ("Scenario", setup.scenario.setting),
+        ("Participants", ", ".join(names)),
+        ("Your background", "\n".join(own_sheet(me))),
+    ]
+    for other_role, other in enumerate(setup.agents):
+        if other_role == role:
+            continue
+        other_name = names[other_role]
+        lines = [_RELATION_PHRASE[relation.type].format(other=other_name)]
+        lines += partner_sheet(other, relation.type)
+        if relation.background and relation.involves(me.id) and relation.involves(other.id):
+            lines.append(f"Shared history: {relation.background}")
+        sections.append((f"What you know about {other_name}", "\n".join(lines)))
+    goal = setup.scenario.goals[role].for_agent(show_hints)
+    sections.append(("Your goal", f"{goal}\n(You do not know the goals of the others.)"))
+    protocol = setup.scenario.protocol_for(role)
+    if protocol:
+        sections.append(("How outcomes are recorded", "\n".join(protocol)))
+    return sections
+
+
 def render_observation(
     setup: EpisodeSetup,
     agent: str,
@@ -110,33 +140,12 @@ def render_observation(
     ``waiting_for`` names whose turn it is when it is not ``agent``'s; ``ended`` is the reason
     the episode (or this agent's part in it) is over, if it is.
     """
-    names = setup.agent_names
-    role = names.index(agent)
-    me = setup.agents[role]
-    relation = setup.relationship
     sections = [
-        f"You are {agent}.",
-        "## Scenario\n" + setup.scenario.setting,
-        "## Participants\n" + ", ".join(names),
-        "## Your background\n" + "\n".join(own_sheet(me)),
+        *briefing(setup, agent, show_hints=show_hints),
+        ("Conversation so far", render_transcript(turns)),
+        ("Now", _now_line(turn, available_actions, waiting_for, ended)),
     ]
-    for other_role, other in enumerate(setup.agents):
-        if other_role == role:
-            continue
-        other_name = names[other_role]
-        lines = [_RELATION_PHRASE[relation.type].format(other=other_name)]
-        lines += partner_sheet(other, relation.type)
-        if relation.background and relation.involves(me.id) and relation.involves(other.id):
-            lines.append(f"Shared history: {relation.background}")
-        sections.append(f"## What you know about {other_name}\n" + "\n".join(lines))
-    goal = setup.scenario.goals[role].for_agent(show_hints)
-    sections.append(f"## Your goal\n{goal}\n(You do not know the goals of the others.)")
-    protocol = setup.scenario.protocol_for(role)
-    if protocol:
-        sections.append("## How outcomes are recorded\n" + "\n".join(protocol))
-    sections.append("## Conversation so far\n" + render_transcript(turns))
-    sections.append("## Now\n" + _now_line(turn, available_actions, waiting_for, ended))
-    return "\n\n".join(sections)
+    return "\n\n".join([f"You are {agent}.", *(f"## {head}\n{text}" for head, text in sections)])
 
 
 def _now_line(

@@ -102,7 +102,8 @@ def load_run(run_dir: str | Path, label: str | None = None) -> RunData:
         )
 
 
-def _unique_labels(paths: Sequence[Path]) -> list[str]:
+def unique_labels(paths: Sequence[Path]) -> list[str]:
+    """Short distinct labels for run folders: their names, with parent folders added where names clash."""
     labels = [p.name for p in paths]
     for depth in (2, 3):
         counts = Counter(labels)
@@ -317,7 +318,8 @@ def _trust_view(run: RunData) -> dict[str, Any]:
     }
 
 
-def _episode_view(run: RunData, episode: Episode, dimensions: list[str]) -> dict[str, Any]:
+def episode_view(run_label: str, episode: Episode, dimensions: Sequence[str]) -> dict[str, Any]:
+    """What the transcript block (``episode.html.j2``'s ``episode_block``) shows of one episode."""
     setup = episode.setup
     judgement = episode_judgement(episode)
     agents = []
@@ -350,7 +352,7 @@ def _episode_view(run: RunData, episode: Episode, dimensions: list[str]) -> dict
             duration = None
     return {
         "id": episode.id,
-        "run": run.label,
+        "run": run_label,
         "scenario": setup.scenario.id,
         "codename": setup.scenario.codename,
         "setting": setup.scenario.setting,
@@ -365,14 +367,16 @@ def _episode_view(run: RunData, episode: Episode, dimensions: list[str]) -> dict
         "speaker": {name: index % 4 for index, name in enumerate(setup.agent_names)},
         "turns": episode.turns,
         "judgement": judgement,
+        "step": episode.metadata.get("training_step"),
         "search": " ".join([episode.id, setup.scenario.id, setup.scenario.codename, *setup.agent_names,
                             *episode.agent_models.values()]).lower(),
     }  # fmt: skip
 
 
-def _environment() -> jinja2.Environment:
+def template_environment(*extra_templates: Path) -> jinja2.Environment:
+    """The report's jinja2 environment (autoescaping, filters); ``extra_templates`` folders are searched first."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([*extra_templates, TEMPLATES]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -419,10 +423,10 @@ def render_report(
         "scenario_rows": _scenario_rows(runs, dimensions, many_runs),
         "failures": [_failures(run) for run in runs],
         "trust": [_trust_view(run) for run in runs],
-        "episodes": [_episode_view(run, e, dimensions) for run in runs for e in run.episodes],
+        "episodes": [episode_view(run.label, e, dimensions) for run in runs for e in run.episodes],
         "suites": list(suites),
     }
-    return _environment().get_template("report.html.j2").render(**context)
+    return template_environment().get_template("report.html.j2").render(**context)
 
 
 def write_report(
@@ -438,7 +442,7 @@ def write_report(
             paths.extend(sotopia_runs(suites[-1].summary))
         else:
             paths.append(path)
-    labels = _unique_labels([p.parent if p.suffix == ".sqlite" else p for p in paths])
+    labels = unique_labels([p.parent if p.suffix == ".sqlite" else p for p in paths])
     runs = [load_run(path, label) for path, label in zip(paths, labels, strict=True)]
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
