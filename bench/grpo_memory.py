@@ -3,6 +3,7 @@
     python bench/grpo_memory.py                              # the cpu preset's GRPO on MCQ rows, 2 steps
     python bench/grpo_memory.py --env sotopia --steps 2      # social episodes too (embedded partner and judge)
     python bench/grpo_memory.py --variant base= --variant micro2="--micro-batch-size 2"
+    python bench/grpo_memory.py --main-job --variant main=    # exactly `python -m training.grpo --env sotopia`
 
 Each variant runs ``python -m training.grpo`` as its own process (so peaks do not carry over) with
 the shared flags plus the variant's, while a sampler adds up the resident memory of the process and
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     if args.model:
         base += ["--model", args.model]
+    if args.main_job:
+        base = [sys.executable, "-m", "training.grpo", "--env", "sotopia"]
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
     rows = []
     for spec in args.variant or DEFAULT_VARIANTS:

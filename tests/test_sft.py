@@ -113,9 +113,12 @@ def test_sft_cli_writes_a_checkpoint_that_evaluation_and_training_accept(tmp_pat
 
 @pytest.mark.slow
 def test_main_job_warms_up_once_then_reuses_the_cached_warmup(
-    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capfd: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cpu preset's path: warm-up (trained the first time, cached by its inputs), then GRPO from it."""
+    """The cpu preset's path: warm-up (trained the first time, in a child process, cached by its inputs), then GRPO.
+
+    ``capfd``: the warm-up's messages come from the child process's stderr.
+    """
     from training.grpo import main
 
     monkeypatch.setenv("SOCIALGYM_WARMUP_CACHE", str(tmp_path / "cache"))  # a fresh cache, removed with tmp_path
@@ -126,10 +129,10 @@ def test_main_job_warms_up_once_then_reuses_the_cached_warmup(
     )
     common = ["--env", "none", "--mcq", "generated", "--config", str(config), "--max-steps", "1", "--report-to", "none"]
     assert main([*common, "--output-dir", str(tmp_path / "a")]) == 0
-    first = capsys.readouterr().err
+    first = capfd.readouterr().err
     assert "SIP warm-up: training into" in first
     assert main([*common, "--output-dir", str(tmp_path / "b")]) == 0
-    second = capsys.readouterr().err
+    second = capfd.readouterr().err
     assert "SIP warm-up: cached at" in second and "training into" not in second
     saved = json.loads((tmp_path / "b" / "config.json").read_text())
     assert saved["warmup"] is True and (tmp_path / "b" / "checkpoint-1").is_dir()

@@ -65,7 +65,7 @@ class TrainConfig(BaseModel):
     micro_batch_size: int | None = Field(
         None,
         ge=1,
-        description="Rows per forward/backward pass on each process (None: all of the step's rows at once). "
+        description="Most rows per forward/backward pass on each process (None: all of the step's rows at once). "
         "Smaller bounds activation memory; the optimizer still steps once per generation batch.",
     )
     learning_rate: float = 1e-5
@@ -230,22 +230,19 @@ def check_world(config: TrainConfig, world: int) -> None:
             f"num_generations x prompts_per_step = {config.num_generations} x {config.prompts_per_step} = {rows} "
             f"rows per step cannot be split over {world} processes: change prompts_per_step or the launcher's num_processes"
         )
-    if config.micro_batch_size and (rows // world) % config.micro_batch_size:
-        raise ValueError(
-            f"micro_batch_size {config.micro_batch_size} does not divide the {rows // world} rows each process "
-            f"trains per step ({rows} rows over {world} processes): choose a divisor"
-        )
 
 
 def micro_batches(config: TrainConfig, world: int) -> tuple[int, int]:
     """``(per_device_train_batch_size, gradient_accumulation_steps)`` for TRL: one generation batch per optimizer step.
 
-    The step's rows go through forward/backward ``micro_batch_size`` at a time; TRL's
-    ``steps_per_generation`` follows the accumulation steps, so all of them come from one generation.
+    The step's rows go through forward/backward at most ``micro_batch_size`` at a time (the largest
+    divisor of each process's rows not above it); TRL's ``steps_per_generation`` follows the
+    accumulation steps, so all of them come from one generation.
     """
     check_world(config, world)
     per_process = config.num_generations * config.prompts_per_step // world
-    micro = config.micro_batch_size or per_process
+    limit = min(config.micro_batch_size or per_process, per_process)
+    micro = max(d for d in range(1, limit + 1) if per_process % d == 0)
     return micro, config.gradient_accumulation_steps * (per_process // micro)
 
 

@@ -355,9 +355,9 @@ def train(config: TrainConfig, resume: bool) -> Path:
     if config.content_judge:
         preflight(config.content_judge, config.content_judge_api_base, "content-judge")
     if config.warmup:
-        from training.sft import warmup_checkpoint
+        from training.sft import warmup_checkpoint_in_child
 
-        policy_path = str(warmup_checkpoint(config))
+        policy_path = str(warmup_checkpoint_in_child(config))
     else:
         policy_path = resolve_policy(config.model)
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
@@ -398,10 +398,13 @@ def train(config: TrainConfig, resume: bool) -> Path:
     )
     terms = list(config.reward_terms)
     args = grpo_args(config, output_dir, world=world)
+    from training.allocator import map_large_blocks
     from training.lm_head import score_labelled_positions_only
     from training.sft import lora_config
 
     score_labelled_positions_only()
+    if not has_cuda():
+        map_large_blocks()
     trainer = GRPOTrainer(
         model=policy_path,
         reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),

@@ -164,9 +164,12 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         disable_tqdm=True,
         gradient_checkpointing=config.gradient_checkpointing,
     )
+    from training.allocator import map_large_blocks
     from training.lm_head import score_labelled_positions_only
 
     score_labelled_positions_only()
+    if not has_cuda():
+        map_large_blocks()
     trainer = SFTTrainer(
         model=policy_path,
         args=args,
@@ -200,18 +203,44 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     return final
 
 
+def warmup_folder(config: TrainConfig, cache_dir: Path | None = None) -> Path:
+    """Where the warm-up of ``config`` is cached: ``sft-<hash of its inputs>`` under the cache root."""
+    from agents.local_model import default_cache_dir
+
+    root = cache_dir or Path(os.environ.get("SOCIALGYM_WARMUP_CACHE") or default_cache_dir())
+    return root / f"sft-{cache_key(config, build_examples(config))}"
+
+
+def is_checkpoint(folder: Path) -> bool:
+    """Whether ``folder`` holds a saved transformers model (config and safetensors weights)."""
+    return (folder / "config.json").exists() and any(folder.glob("*.safetensors"))
+
+
+def warmup_checkpoint_in_child(config: TrainConfig) -> Path:
+    """:func:`warmup_checkpoint`, trained (when not cached) in a child process.
+
+    The warm-up's model, optimizer state and activations then go back to the OS before GRPO loads
+    its own: in one process they stayed in the allocator and added ~2 GB to the run's peak.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    final = warmup_folder(config) / "final"
+    if is_checkpoint(final):
+        print(f"SIP warm-up: cached at {final}", file=sys.stderr)
+        return final
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(warmup_checkpoint, config).result()
+
+
 def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Path:
     """The warm-up's checkpoint for ``config``, trained once and reused while its inputs are unchanged.
 
     Cached under ``cache_dir``, else ``$SOCIALGYM_WARMUP_CACHE``, else the user cache (``~/.cache/socialgym``).
     """
-    from agents.local_model import default_cache_dir
-
-    examples_key = cache_key(config, build_examples(config))
-    root = cache_dir or Path(os.environ.get("SOCIALGYM_WARMUP_CACHE") or default_cache_dir())
-    target = root / f"sft-{examples_key}"
+    target = warmup_folder(config, cache_dir)
     final = target / "final"
-    if (final / "config.json").exists() and any(final.glob("*.safetensors")):
+    if is_checkpoint(final):
         print(f"SIP warm-up: cached at {final}", file=sys.stderr)
         return final
     print(f"SIP warm-up: training into {target} (cached for later runs)", file=sys.stderr)
