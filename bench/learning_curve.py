@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 # run as a script from a checkout: the repository root is importable even without `pip install -e .`
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -120,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=100, help="held-out generated items")
     p.add_argument("--hitom", type=int, default=50, help="ToM-RL Hi-ToM test items (0: skip)")
     p.add_argument("--episodes", type=int, default=0, help="social episodes per model for the goal score (0: skip)")
+    p.add_argument("--sft-examples", type=int, default=None, help="warm-up MCQ traces (default: the preset's)")
+    p.add_argument("--sft-epochs", type=float, default=None, help="warm-up epochs (default: the preset's)")
+    p.add_argument("--tom-orders", type=int, nargs="+", default=None,
+                   help="belief orders of the generated items, training and held-out alike (default: the preset's)")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
     p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
@@ -136,8 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     from training.sft import build_examples, tom_config, train_sft
 
     preset = args.preset or default_preset()
-    config = build_config(preset, None, {"model": args.model, "max_steps": args.grpo_steps})
+    config = build_config(
+        preset, None,
+        {"model": args.model, "max_steps": args.grpo_steps, "sft_mcq_examples": args.sft_examples,
+         "sft_epochs": args.sft_epochs, "tom_orders": args.tom_orders},
+    )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
+    # the GRPO stage reads the same generator settings (a config file layered over the preset)
+    stage_config = args.out / "grpo_stage.yaml"
+    stage_config.write_text(yaml.safe_dump({"tom_orders": config.tom_orders}))
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
@@ -148,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     grpo_dir = args.out / "grpo"
     code = grpo_main(
         [
-            "--preset", preset, "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
+            "--preset", preset, "--config", str(stage_config), "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
             "--mcq", "generated", "--max-steps", str(config.max_steps), "--output-dir", str(grpo_dir),
             "--report-to", "none", "--save-steps", str(10**6), "--num-generations", str(args.grpo_generations),
             "--prompts-per-step", str(args.grpo_prompts), "--lr", str(args.grpo_lr or config.learning_rate),
