@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--variant", action="append", help="NAME=EXTRA FLAGS (repeatable); default: preset, whole-batch, lora"
     )
+    p.add_argument("--main-job", action="store_true", help="run the main job as is (only --variant flags added)")
     p.add_argument("--json", type=Path, help="also write the rows here")
     args = p.parse_args(argv)
 
