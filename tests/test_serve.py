@@ -23,6 +23,7 @@ from conftest import require, require_module
 from starlette.testclient import TestClient
 from test_store import make_episode, make_setup
 
+from envs.evaluator import TranscriptStatsEvaluator
 from envs.types import EpisodeEvaluation, EpisodeStatus, Judgement
 from eval.serve.__main__ import main as serve_main
 from eval.serve.app import create_app
@@ -274,6 +275,28 @@ def test_play_in_process_saves_the_episode(client: TestClient, folders: dict[str
     assert episode.agent_models[human] == "human" and episode.metadata["human"] == human
     listing = client.get("/episodes", params={"run": "play-inprocess"})
     assert _ids(listing.text) == [episode.id]
+
+
+def test_a_played_episode_is_judged_before_it_is_saved(
+    folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(folders, tmp_path / "play")
+    # A model-free evaluator stands in for the judge model: what is tested is that the judge named on
+    # the form is run on the finished episode and its verdict is on the saved record.
+    monkeypatch.setattr(app.state.pages.play, "_judge", lambda spec: TranscriptStatsEvaluator())
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        form = {"scenario": "sg_favor_airport_ride", "partners": "scripted:Hello.", "judge": "local"}
+        url = client.post("/play", data=form, follow_redirects=False).headers["location"]
+        _page_with(client, url, 'id="act-form"')
+        client.post(f"{url}/act", data={"turn": "0", "action_type": "speak", "text": "Hi, one two three."})
+        _page_with(client, url, 'id="act-form"')
+        client.post(f"{url}/act", data={"turn": "2", "action_type": "leave"})
+        _page_with(client, url, 'id="saved-link"')
+    with EpisodeStore(tmp_path / "play", read_only=True) as store:
+        (episode,) = store.episodes()
+    human = episode.setup.agent_names[0]
+    assert episode.evaluation is not None and episode.evaluation["evaluator"] == "transcript-stats"
+    assert episode.scores[human]["words"] == 4 and episode.scores[human]["left"] == 1
 
 
 def test_cli_refuses_bad_folders(

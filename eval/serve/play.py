@@ -23,8 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from agents.human import RemoteHumanAgent
 from agents.specs import AgentSpecError, build_agent
+from envs.evaluator import Evaluator, aevaluate_safely
 from envs.registry import resolve_scenario_spec
 from envs.render import briefing
+from envs.rules import apply_evaluation
 from envs.runner import run_episode
 from envs.social import TurnMode
 from envs.types import Episode, EpisodeStatus, Turn
@@ -126,6 +128,7 @@ class PlaySession:
         self.episode: Episode | None = None
         self.saved_to: str | None = None
         self.save_error: str | None = None
+        self.judging = False
         self.version = 0
         self._event = asyncio.Event()
         self.agent = RemoteHumanAgent(name=self.human, on_change=self.bump)
@@ -230,15 +233,21 @@ class PlayManager:
         return session
 
     async def _play(
-        self, session: PlaySession, agents: list[Any], env_kwargs: dict[str, Any], judge: SotopiaJudge | None
+        self, session: PlaySession, agents: list[Any], env_kwargs: dict[str, Any], judge: Evaluator | None
     ) -> None:
-        if judge is not None:
+        if isinstance(judge, SotopiaJudge):
             # The embedded judge's server starts on first use: start it off the event loop.
             await asyncio.to_thread(lambda: judge.endpoint)
         metadata = {"played_in": "eval.serve", "human": session.human, "play_session": session.id}
         episode = await run_episode(
-            session.setup, agents, env_kwargs, judge, on_turn=session.on_turn, metadata=metadata
+            session.setup, agents, env_kwargs, on_turn=session.on_turn, metadata=metadata
         )
+        if judge is not None and episode.status is EpisodeStatus.finished:
+            # Judged here rather than inside the runner, so the page can say that the judge is at work.
+            session.judging = True
+            session.bump()
+            reward_dimension = episode.metadata.get("env", {}).get("reward_dimension", "goal")
+            apply_evaluation(episode, await aevaluate_safely(judge, episode), reward_dimension)
         episode.agent_models = dict(session.specs)
         try:
             await asyncio.to_thread(self._save, episode)
