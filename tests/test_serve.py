@@ -210,6 +210,7 @@ def test_security_headers_hosts_and_cross_site_forms(client: TestClient) -> None
     ("form", "message"),
     [
         ({"scenario": "sg_favor_airport_ride", "partners": "nonsense:x"}, "unknown agent kind"),
+        ({"scenario": "sg_favor_airport_ride", "partners": " \n "}, "partners: give an agent spec"),
         ({"scenario": "sg_favor_airport_ride", "partners": "human"}, "is you"),
         ({"scenario": "sg_favor_airport_ride", "partners": "local", "role": "3"}, "has 2 roles"),
         ({"scenario": "sg_favor_airport_ride", "partners": "local\nlocal"}, "2 specs given"),

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field
 
 from envs.types import EpisodeStatus
 from eval.report import unique_labels
+from eval.serve.forms import FormModel
 from eval.store import DB_NAME, EpisodeRow, EpisodeStore, StoreError, StoreSummary
 from eval.suite_report import is_suite, read_suite, sotopia_runs
 
@@ -55,10 +56,8 @@ class ListedEpisode(BaseModel):
         ]
 
 
-class EpisodeFilter(BaseModel):
+class EpisodeFilter(FormModel):
     """The list page's query: every field optional; a blank form field means "any"."""
-
-    model_config = ConfigDict(extra="ignore")
 
     run: str | None = None
     scenario: str | None = None
@@ -73,13 +72,6 @@ class EpisodeFilter(BaseModel):
     step: int | None = Field(None, ge=0, description="Only episodes played at this GRPO step.")
     sort: Literal["newest", "oldest", "goal-high", "goal-low", "step"] = "newest"
     page: int = Field(1, ge=1)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
-        if isinstance(value, str) and not value.strip():
-            return cls.model_fields[info.field_name or ""].default
-        return value
 
     def matches(self, item: ListedEpisode) -> bool:
         """Whether one listed episode passes every set field (goal bounds need a goal in range)."""

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from agents.human import RemoteHumanAgent
 from agents.specs import AgentSpecError, build_agent
@@ -31,6 +31,7 @@ from envs.runner import run_episode
 from envs.social import TurnMode
 from envs.types import Episode, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
+from eval.serve.forms import FormModel
 from eval.store import EpisodeStore
 from scenarios.collection import LibraryError, ScenarioLibrary
 from scenarios.graph import sample_setups
@@ -43,10 +44,8 @@ class PlayError(ValueError):
     """A new game that cannot start as asked (the message says which field and why)."""
 
 
-class PlayRequest(BaseModel):
+class PlayRequest(FormModel):
     """The new-game form."""
-
-    model_config = ConfigDict(extra="ignore")
 
     scenario: str = Field(description="Scenario id (one the app offers).")
     role: int = Field(1, ge=1, description="Your role, 1-based, in the scenario's role order.")
@@ -59,13 +58,6 @@ class PlayRequest(BaseModel):
     max_turns: int | None = Field(None, ge=1, le=200, description="Turn limit (blank: the scenario's).")
     turn_mode: TurnMode = TurnMode.round_robin
     seed: int | None = Field(None, ge=0, description="Seed for drawing the cast (blank: random).")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
-        if isinstance(value, str) and not value.strip():
-            return cls.model_fields[info.field_name or ""].default
-        return value
 
     def partner_specs(self, others: int) -> list[str]:
         """The spec of each other role, in role order (``PlayError`` when the count does not fit)."""
