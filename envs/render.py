@@ -11,7 +11,9 @@ Visibility rules (enforced here and nowhere else):
   ``know_by_name`` adds the name; ``acquaintance`` adds gender, age, occupation and public info;
   ``friend`` adds personality (summary, Big Five, values); ``romantic`` and ``family`` add moral
   values, decision style and MBTI;
-* the relationship's shared history is shown to the two characters it names;
+* in a group (3+ agents) each pair has its own relationship (:meth:`EpisodeSetup.relationship_between`):
+  what one agent knows of another, and their shared history, follow that pair's relationship alone;
+* a relationship's shared history is shown to the two characters it names, and no one else;
 * where the scenario has rule checks, the statement forms they read (``DEAL: $<amount>``,
   ``AGREE: <option>``, ``SPLIT: ...``; ``ANSWER: ...`` only to the role that must answer), never
   any role's limits or secret phrases (:meth:`Scenario.protocol_for`).
@@ -100,20 +102,19 @@ def briefing(setup: EpisodeSetup, agent: str, *, show_hints: bool = True) -> lis
     statement forms of any rule checks (the first part of :func:`render_observation`)."""
     names = setup.agent_names
     role = names.index(agent)
-    me = setup.agents[role]
-    relation = setup.relationship
     sections = [
         ("Scenario", setup.scenario.setting),
         ("Participants", ", ".join(names)),
-        ("Your background", "\n".join(own_sheet(me))),
+        ("Your background", "\n".join(own_sheet(setup.agents[role]))),
     ]
     for other_role, other in enumerate(setup.agents):
         if other_role == role:
             continue
         other_name = names[other_role]
+        relation = setup.relationship_between(role, other_role)
         lines = [_RELATION_PHRASE[relation.type].format(other=other_name)]
         lines += partner_sheet(other, relation.type)
-        if relation.background and relation.involves(me.id) and relation.involves(other.id):
+        if relation.background:
             lines.append(f"Shared history: {relation.background}")
         sections.append((f"What you know about {other_name}", "\n".join(lines)))
     goal = setup.scenario.goals[role].for_agent(show_hints)

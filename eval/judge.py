@@ -1,6 +1,7 @@
 """SOTOPIA-EVAL: an LLM judge that scores a finished episode on up to seven social dimensions.
 
-The judge sees everything (both goals, both secrets, the full transcript), gives a short
+The judge sees everything (every agent's goal and secret, every pair's relationship, the full
+transcript), gives a short
 reasoning and an integer score per dimension per agent as JSON, and its output is validated
 against the dimension ranges. Invalid output is retried; a judgement that still fails is
 returned as ``EpisodeEvaluation(ok=False, error=...)`` — never as zeros.
@@ -147,8 +148,12 @@ def judge_messages(
     setup = episode.setup
     names = setup.agent_names
     lines = [f"Scenario: {setup.scenario.setting}", ""]
-    relationship = setup.relationship
-    lines.append(f"Relationship: {relationship.type.value}. {relationship.background}".strip())
+    roles = range(len(names))
+    for a in roles:
+        for b in roles[a + 1 :]:
+            relationship = setup.relationship_between(a, b)
+            between = "" if len(names) == 2 else f" between {names[a]} and {names[b]}"
+            lines.append(f"Relationship{between}: {relationship.type.value}. {relationship.background}".strip())
     for index, role in enumerate(presented_roles(episode, swapped)):
         name, profile, goal = names[role], setup.agents[role], setup.scenario.goals[role]
         lines += [

@@ -257,9 +257,10 @@ class ScenarioLibrary:
 
         ``agent_ids`` is in role order. A fixed pairing of the library is trusted as published (its
         pairing id is recorded); any other cast must satisfy the role constraints and have the
-        scenario's relationship type. The relationship between the first two roles is the recorded
-        one of the scenario's type; when there is none, a stranger scenario (or a fixed pairing)
-        gets a synthesised relationship of the scenario's type with an empty background.
+        relationship type the scenario requires of each pair. Each pair's relationship is the recorded
+        one of that type; when there is none, a stranger pair (or a fixed pairing) gets a
+        synthesised one with an empty background. A group (3+ roles) carries every pair's in
+        ``relationships``; ``relationship`` is always the first two roles'.
         """
         scenario = self.scenario(scenario_id)
         agents = [self.character(agent_id) for agent_id in agent_ids]
@@ -278,34 +279,43 @@ class ScenarioLibrary:
                         f"character {agent.id!r} ({agent.age}, {agent.occupation}) may not play role "
                         f"{role} of scenario {scenario.id!r}: {describe_constraint(scenario, role)}"
                     )
-        relationship = self._relationship_for(scenario, [a.id for a in agents], fixed=pairing is not None)
+        relationships = self._relationships_for(scenario, [a.id for a in agents], fixed=pairing is not None)
         return EpisodeSetup(
             scenario=scenario,
             agents=agents,
-            relationship=relationship,
+            relationship=relationships[0],
+            relationships=relationships if len(agents) > 2 else [],
             pairing_id=pairing.id if pairing else None,
             seed=seed,
         )
 
-    def _relationship_for(self, scenario: Scenario, cast: list[str], fixed: bool) -> Relationship:
-        wanted = scenario.relationship
+    def _relationships_for(self, scenario: Scenario, cast: list[str], fixed: bool) -> list[Relationship]:
+        """One relationship per pair of roles, in pair order ((0, 1), (0, 2), ..., (1, 2), ...).
+
+        Each is the recorded one of the type the scenario requires of that pair; when there is
+        none, a stranger pair (or a fixed pairing) gets a synthesised one with an empty background.
+        """
+        relationships: list[Relationship] = []
         for i, a in enumerate(cast):
-            for b in cast[i + 1 :]:
+            for j in range(i + 1, len(cast)):
+                b = cast[j]
+                wanted = scenario.relationship_of(i, j)
                 recorded = self.relationships_between(a, b)
-                if fixed or any(r.type == wanted for r in recorded):
-                    continue
-                if wanted is RelationshipType.stranger and not recorded:
-                    continue  # unconnected characters are strangers
-                have = ", ".join(sorted(r.type.value for r in recorded)) or "none recorded"
-                raise LibraryError(
-                    f"scenario {scenario.id!r} needs a {wanted.value!r} relationship but {a!r} and {b!r} "
-                    f"have: {have}"
-                )
-        first, second = cast[0], cast[1]
-        record = next((r for r in self.relationships_between(first, second) if r.type == wanted), None)
-        if record is None:
-            return Relationship(agents=(first, second), type=wanted, background="")
-        return Relationship(id=record.id, agents=(first, second), type=record.type, background=record.background)
+                record = next((r for r in recorded if r.type == wanted), None)
+                if record is None and not fixed and not (wanted is RelationshipType.stranger and not recorded):
+                    have = ", ".join(sorted(r.type.value for r in recorded)) or "none recorded"
+                    roles = f" (roles {i} and {j})" if len(cast) > 2 else ""
+                    raise LibraryError(
+                        f"scenario {scenario.id!r} needs a {wanted.value!r} relationship but {a!r} and {b!r}"
+                        f"{roles} have: {have}"
+                    )
+                if record is None:
+                    relationships.append(Relationship(agents=(a, b), type=wanted, background=""))
+                else:
+                    relationships.append(
+                        Relationship(id=record.id, agents=(a, b), type=record.type, background=record.background)
+                    )
+        return relationships
 
     # ----------------------------------------------------------------------------- summary
 

@@ -7,8 +7,9 @@ such pairs, e.g. a stranger record and a romantic one), so an edge keeps every r
 first record for convenience.
 
 A cast fits a scenario when each character satisfies its role's constraints and every pair in the
-cast has a recorded relationship of the scenario's type; for stranger scenarios, pairs with no
-record at all count as strangers too. This is SOTOPIA's constraint-based sampler, done
+cast has a recorded relationship of the type the scenario requires of it (its ``relationship``, or
+a ``pair_relationships`` entry in a group scenario); for stranger pairs, pairs with no record at all
+count as strangers too. This is SOTOPIA's constraint-based sampler, done
 deterministically: :func:`eligible_casts` lists every fitting cast, :func:`sample_setups` draws from
 them (or from the library's fixed pairings) with a seed.
 """
@@ -83,7 +84,6 @@ def eligible_casts(
         scenario = library.scenario(scenario)
     if graph is None:
         graph = relationship_graph(library)
-    wanted = scenario.relationship
     candidates = [
         [agent_id for agent_id in sorted(library.characters) if scenario.admits(role, library.characters[agent_id])]
         for role in range(scenario.num_roles)
@@ -96,7 +96,10 @@ def eligible_casts(
             casts.append(tuple(cast))
             return
         for agent_id in candidates[role]:
-            if agent_id in cast or not all(pair_fits(graph, other, agent_id, wanted) for other in cast):
+            if agent_id in cast or not all(
+                pair_fits(graph, other, agent_id, scenario.relationship_of(other_role, role))
+                for other_role, other in enumerate(cast)
+            ):
                 continue
             cast.append(agent_id)
             extend(cast)

@@ -226,8 +226,26 @@ class RoleConstraint(StrictModel):
         return True
 
 
+class PairRelationship(StrictModel):
+    """The relationship one pair of roles of a group scenario must have (roles counted from 0)."""
+
+    roles: tuple[Annotated[int, Field(ge=0, lt=MAX_ROLES)], Annotated[int, Field(ge=0, lt=MAX_ROLES)]]
+    type: RelationshipType
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PairRelationship:
+        if self.roles[0] == self.roles[1]:
+            raise ValueError(f"a pair relationship needs two different roles, got role {self.roles[0]} twice")
+        return self
+
+
 class Scenario(StrictModel):
-    """A social task: a setting, one private goal per role, and who may play it."""
+    """A social task: a setting, one private goal per role, and who may play it.
+
+    ``relationship`` is what every pair of roles must be to each other; a group scenario (3+ roles)
+    may set other types for some pairs in ``pair_relationships`` (e.g. two siblings and a stranger
+    who mediates).
+    """
 
     id: Identifier
     codename: Label = Field("", description="Short snake_case name.")
@@ -235,6 +253,11 @@ class Scenario(StrictModel):
     goals: list[Goal] = Field(min_length=2, max_length=MAX_ROLES,
                               description="One private goal per role, in role order.")
     relationship: RelationshipType = Field(description="Required relationship between the roles.")
+    pair_relationships: list[PairRelationship] = Field(
+        default_factory=list,
+        max_length=MAX_ROLES * (MAX_ROLES - 1) // 2,
+        description="Per-pair overrides of `relationship` (roles counted from 0).",
+    )
     role_constraints: list[RoleConstraint] | None = Field(
         None, max_length=MAX_ROLES, description="One entry per role (same order as goals), or omitted."
     )
@@ -257,6 +280,31 @@ class Scenario(StrictModel):
                 f"{len(self.goals)} goals: give one constraint per role"
             )
         return self
+
+    @model_validator(mode="after")
+    def _pairs_in_range(self) -> Scenario:
+        seen: set[frozenset[int]] = set()
+        for index, pair in enumerate(self.pair_relationships):
+            if max(pair.roles) >= self.num_roles:
+                raise ValueError(
+                    f"pair_relationships[{index}] names role {max(pair.roles)} but the scenario has "
+                    f"{self.num_roles} roles (0..{self.num_roles - 1}): fix the role numbers"
+                )
+            key = frozenset(pair.roles)
+            if key in seen:
+                raise ValueError(
+                    f"pair_relationships[{index}] repeats roles {sorted(key)}: give each pair once"
+                )
+            seen.add(key)
+        return self
+
+    def relationship_of(self, role_a: int, role_b: int) -> RelationshipType:
+        """The relationship the scenario requires between two roles."""
+        key = {role_a, role_b}
+        for pair in self.pair_relationships:
+            if set(pair.roles) == key:
+                return pair.type
+        return self.relationship
 
     @model_validator(mode="after")
     def _checks_consistent(self) -> Scenario:
@@ -349,7 +397,11 @@ class EpisodeSetup(StrictModel):
 
     scenario: Scenario
     agents: list[AgentProfile] = Field(min_length=2, description="Role order: agents[i] pursues goals[i].")
-    relationship: Relationship
+    relationship: Relationship = Field(description="Between the first two roles (see `relationships`).")
+    relationships: list[Relationship] = Field(
+        default_factory=list,
+        description="One per pair of roles in a group (3+ roles); empty for two roles, where `relationship` is it.",
+    )
     pairing_id: str | None = None
     seed: int | None = None
 
@@ -363,7 +415,25 @@ class EpisodeSetup(StrictModel):
         ids = [a.id for a in self.agents]
         if len(set(ids)) != len(ids):
             raise ValueError(f"the same character appears twice in one episode: {ids}")
+        for relationship in self.relationships:
+            if not all(agent in ids for agent in relationship.agents):
+                raise ValueError(
+                    f"relationships names {list(relationship.agents)} but the cast is {ids}: "
+                    "give relationships between cast members only"
+                )
         return self
+
+    def relationship_between(self, role_a: int, role_b: int) -> Relationship:
+        """How the characters in two roles know each other.
+
+        The recorded relationship of the pair when the setup has one; otherwise the type the
+        scenario requires of the pair, with no shared history.
+        """
+        a, b = self.agents[role_a].id, self.agents[role_b].id
+        for relationship in [self.relationship, *self.relationships]:
+            if relationship.involves(a) and relationship.involves(b):
+                return relationship
+        return Relationship(agents=(a, b), type=self.scenario.relationship_of(role_a, role_b))
 
     @property
     def id(self) -> str:
