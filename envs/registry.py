@@ -6,6 +6,8 @@ Ids:
 * ``sotopia-hard`` — the built-in scenarios tagged ``hard``;
 * ``sotopia-verifiable`` — the built-in scenarios tagged ``verifiable``: each has rule-checked goals
   (:mod:`scenarios.checks`), so its episodes are scored without a judge (``reward_dimension="rules"``);
+* ``sotopia-group`` — the built-in scenarios tagged ``group``: 3-4 roles (group decisions, three-way
+  negotiations, a mediation, a surprise party kept from one of the four);
 * ``sotopia:PATH`` — the scenarios of a custom YAML/JSON file or folder, or of a SOTOPIA dump
   folder (characters and relationships of the built-in library may be used by them).
 
@@ -27,11 +29,16 @@ ENV_IDS: dict[str, str] = {
     "sotopia": "every scenario of the built-in library",
     "sotopia-hard": "the built-in scenarios tagged 'hard'",
     "sotopia-verifiable": "the built-in scenarios tagged 'verifiable' (rule-checked goals, no judge needed)",
+    "sotopia-group": "the built-in scenarios tagged 'group' (3-4 roles)",
     "sotopia:PATH": "the scenarios of a custom YAML/JSON file or folder, or a SOTOPIA dump folder",
 }
 
 
-TAGGED_SETS: dict[str, str] = {"sotopia-hard": "hard", "sotopia-verifiable": "verifiable"}
+TAGGED_SETS: dict[str, str] = {
+    "sotopia-hard": "hard",
+    "sotopia-verifiable": "verifiable",
+    "sotopia-group": "group",
+}
 """Env ids that play the built-in scenarios with one tag."""
 RULE_CHECKED_ENVS = frozenset({"sotopia-verifiable"})
 """Env ids whose every scenario has rule checks: training on them needs no judge."""
@@ -78,7 +85,7 @@ def resolve_scenario_spec(spec: str) -> tuple[ScenarioLibrary, list[str]]:
     """Like :func:`resolve_scenarios`, but also accepts a bare path or a single built-in scenario id.
 
     This is what the command lines take for ``--scenario(s)``: ``sotopia``, ``sotopia-hard``,
-    ``sotopia-verifiable``, ``sotopia:PATH``, ``PATH`` (a scenario file/folder or a SOTOPIA dump) or a scenario id.
+    ``sotopia-verifiable``, ``sotopia-group``, ``sotopia:PATH``, ``PATH`` (a scenario file/folder or a SOTOPIA dump) or a scenario id.
     """
     spec = spec.strip()
     if spec == "sotopia" or spec in TAGGED_SETS or spec.startswith("sotopia:"):

@@ -98,6 +98,9 @@ class TurnMode(StrEnum):
 
     round_robin = "round-robin"
     simultaneous = "simultaneous"
+    random = "random"
+    """One speaker per step, drawn from the agents still in the episode, never the last speaker twice
+    in a row while another can speak (a group chat's order); seeded by the setup's seed."""
 
 
 class TerminationReason(StrEnum):
@@ -299,6 +302,7 @@ class SocialEpisodeEnv(ParallelEnv):
         self._turn = 0
         self._stale = 0
         self._next_role = 0
+        self._order_rng = random.Random(0)
         self._left: list[str] = []
         self._max_turns = 0
 
@@ -379,6 +383,9 @@ class SocialEpisodeEnv(ParallelEnv):
         self.agents = list(self._roles)
         self._turn = self._stale = self._next_role = 0
         self._left = []
+        self._order_rng = random.Random(f"turn-order:{setup.seed if setup.seed is not None else seed}")
+        if self.config.turn_mode is TurnMode.random:
+            self._next_role = self._order_rng.randrange(len(self._roles))
         self._max_turns = self.config.max_turns or setup.scenario.max_turns
         self._episode = Episode(
             id=uuid4().hex,
@@ -443,6 +450,9 @@ class SocialEpisodeEnv(ParallelEnv):
             reason = TerminationReason.max_turns
             truncations = {a: not terminations[a] for a in live}
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
+        if self.config.turn_mode is TurnMode.random and self.agents:
+            pool = [a for a in self.agents if a not in actors] or self.agents
+            self._next_role = self._roles.index(self._order_rng.choice(pool))
         if reason is not None:
             self._finish(reason)
         observations, infos = self._outputs(live)

@@ -93,6 +93,8 @@ def cmd_show(scenario_id: str, path: str | None) -> int:
     header.add_column(style="bold")
     header.add_column()
     header.add_row("relationship", scenario.relationship.value)
+    for pair in scenario.pair_relationships:
+        header.add_row("", f"roles {pair.roles[0] + 1} and {pair.roles[1] + 1}: {pair.type.value}")
     header.add_row("tags", ", ".join(scenario.tags) or "-")
     header.add_row("source", scenario.source)
     header.add_row("max turns", str(scenario.max_turns))

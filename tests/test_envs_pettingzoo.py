@@ -22,7 +22,7 @@ def library(tmp_path: Path):
     return lib
 
 
-@pytest.mark.parametrize("turn_mode", ["round-robin", "simultaneous"])
+@pytest.mark.parametrize("turn_mode", ["round-robin", "simultaneous", "random"])
 def test_parallel_api(turn_mode: str) -> None:
     env = SocialEpisodeEnv(make_setup(max_turns=8), turn_mode=turn_mode, max_argument_chars=40)
     parallel_api_test(env, num_cycles=50)
@@ -33,7 +33,7 @@ def test_parallel_api(turn_mode: str) -> None:
 @pytest.mark.filterwarnings("ignore:Observation space for each agent probably should be")
 @pytest.mark.filterwarnings("ignore:Action space for each agent probably should be")
 @pytest.mark.filterwarnings("ignore:We recommend agents to be named")
-@pytest.mark.parametrize("turn_mode", ["round-robin", "simultaneous"])
+@pytest.mark.parametrize("turn_mode", ["round-robin", "simultaneous", "random"])
 def test_aec_api_through_parallel_to_aec(turn_mode: str) -> None:
     env = SocialEpisodeEnv(make_setup(max_turns=8), turn_mode=turn_mode, max_argument_chars=40)
     api_test(parallel_to_aec(env), num_cycles=50)

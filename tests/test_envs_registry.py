@@ -46,6 +46,17 @@ def test_sotopia_hard_is_the_hard_subset() -> None:
         assert env.episode.setup.scenario.is_hard
 
 
+def test_sotopia_group_plays_three_or_four_roles() -> None:
+    library, ids = resolve_scenarios("sotopia-group")
+    assert len(ids) >= 8 and all(3 <= library.scenarios[i].num_roles <= 4 for i in ids)
+    assert {4, 3} <= {library.scenarios[i].num_roles for i in ids}
+    env = make("sotopia-group", seed=0)
+    for seed in range(3):
+        observations, _ = env.reset(seed=seed)
+        assert "group" in env.episode.setup.scenario.tags
+        assert len(observations) == env.episode.setup.scenario.num_roles
+
+
 def test_custom_path(tmp_path: Path) -> None:
     path = write_library(tmp_path)
     _, ids = resolve_scenarios(f"sotopia:{path}")

@@ -34,6 +34,16 @@ def test_list_builtin() -> None:
     assert lines[0].split()[1] == first.relationship.value
 
 
+def test_list_and_show_group_scenarios() -> None:
+    result = run("list", "--tag", "group")
+    assert result.returncode == 0, result.stderr
+    ids = [line.split()[0] for line in result.stdout.splitlines()]
+    assert ids == load_library().by_tag("group") and len(ids) >= 8
+    card = run("show", "sg_group_sibling_mediation")
+    assert card.returncode == 0, card.stderr
+    assert "roles 1 and 2: family" in card.stdout and "Role 3 goal" in card.stdout
+
+
 def test_list_sotopia_hard(shared_data: Path) -> None:
     result = run("list", shared_data / "sotopia", "--tag", "hard")
     assert result.returncode == 0, result.stderr

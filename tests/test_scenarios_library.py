@@ -56,7 +56,10 @@ def test_one_setup_per_scenario(library: ScenarioLibrary) -> None:
     setups = sample_setups(library, n=1, seed=0)
     assert len(setups) == len(library.scenarios)
     for setup in setups:
-        assert setup.relationship.type is setup.scenario.relationship
+        n = len(setup.agents)
+        for a in range(n):
+            for b in range(a + 1, n):
+                assert setup.relationship_between(a, b).type is setup.scenario.relationship_of(a, b)
         for role, agent in enumerate(setup.agents):
             assert setup.scenario.admits(role, agent)
 
