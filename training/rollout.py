@@ -6,7 +6,7 @@ ids back. For a social episode the sample is the policy's side of the conversati
 stream::
 
     prompt_ids     = chat template of [system: SIP instructions, user: first observation]
-    completion_ids = policy turn 1 | partner's act as a user turn | policy turn 2 | ...
+    completion_ids = policy turn 1 | partners' acts as a user turn | policy turn 2 | ...
     env_mask       =      1...1    |           0...0              |     1...1    | ...
 
 With ``think_prefill`` (e.g. ``"<think>\n1. Cue Encoding:"``) every policy turn opens with those
@@ -307,8 +307,9 @@ class TrajectoryRollout:
         task = t.task
         assert isinstance(task, SocialTask)
         env = SocialEpisodeEnv(task.setup, max_turns=self.max_turns, **self.env_settings)
-        partner = self.partner_factory(task)
-        view = SingleAgentEnv(env, partner, learner_role=task.policy_role, evaluator=self.evaluator)
+        # one partner per other seat: a group episode (3-4 roles) has the policy in one seat of N
+        partners = [self.partner_factory(task) for _ in range(task.setup.scenario.num_roles - 1)]
+        view = SingleAgentEnv(env, partners, learner_role=task.policy_role, evaluator=self.evaluator)
         policy = SocialR1Agent("local-policy")
         try:
             observation, info = await view.reset(options={"setup": task.setup})

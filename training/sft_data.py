@@ -376,8 +376,9 @@ def social_trace(setup: EpisodeSetup, role: int, rng: random.Random, level: int 
     above 0 the shortest greeting and request wordings are used and the turn cue is left out.
     """
     scenario = setup.scenario
-    partner = setup.agents[next(i for i in range(len(setup.agents)) if i != role)]
-    relation = setup.relationship.type
+    partner_role = next(i for i in range(len(setup.agents)) if i != role)
+    partner = setup.agents[partner_role]
+    relation = setup.relationship_between(role, partner_role).type
     name = partner.first_name
     clause = _goal_clause(scenario.goals[role].text)
     setting_words, goal_words, speech_words = _LEVELS[level]
