@@ -10,6 +10,9 @@ env-agent combos, reused in order when N exceeds them), else N casts drawn by
 :func:`scenarios.graph.sample_setups` with ``--seed``. Every cast is played by every (model,
 partner) pair with the test model on the ``--test-side`` (``first`` = role 0, the default, to keep
 runs short; ``second`` = role 1; ``both`` plays each cast twice, sides swapped, as SOTOPIA does).
+In a group scenario (``sotopia-group``: 3-4 roles) the partner spec plays every other seat, one
+agent per seat; ``--turn-mode`` sets who speaks when (``round-robin``, ``random`` or
+``simultaneous``), and the judge scores every agent.
 
 Resume. Each planned episode has a deterministic id, a hash of (model, partner, side, setup id,
 replica index, max turns, judge, judge dimensions): rerunning the same command into the same
@@ -73,6 +76,7 @@ from envs.evaluator import aevaluate_safely
 from envs.registry import UnknownEnvError, resolve_scenario_spec
 from envs.rules import apply_evaluation
 from envs.runner import run_episodes
+from envs.social import TurnMode
 from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
 from eval.jury import ORDERS, JudgePanel, describe_costs, estimate_cost, family_warnings
@@ -110,6 +114,9 @@ class InteractiveConfig(BaseModel):
     episodes_per_scenario: int = Field(1, ge=1)
     max_turns: int | None = Field(None, ge=1)
     test_side: Literal["first", "second", "both"] = "first"
+    turn_mode: TurnMode = Field(
+        TurnMode.round_robin, description="Who speaks when: round-robin, random (groups) or simultaneous."
+    )
     seed: int = 0
     concurrency: int = Field(4, ge=1)
     api_base: str | None = None
@@ -175,10 +182,20 @@ class PlannedEpisode(BaseModel):
 
 
 def episode_id(
-    model: str, partner: str, side: Side, setup_id: str, replica: int, max_turns: int | None, judge: str = ""
+    model: str,
+    partner: str,
+    side: Side,
+    setup_id: str,
+    replica: int,
+    max_turns: int | None,
+    judge: str = "",
+    turn_mode: str = TurnMode.round_robin,
 ) -> str:
     """Deterministic episode id: the same inputs give the same id, across processes and machines."""
-    key = json.dumps([model, partner, side, setup_id, replica, max_turns, judge], separators=(",", ":"))
+    parts: list[Any] = [model, partner, side, setup_id, replica, max_turns, judge]
+    if turn_mode != TurnMode.round_robin:  # round-robin ids stay as they were before turn orders
+        parts.append(str(turn_mode))
+    key = json.dumps(parts, separators=(",", ":"))
     return "ia-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
@@ -192,7 +209,7 @@ def select_scenarios(spec: str, limit: int | None = None) -> tuple[ScenarioLibra
         library, ids = resolve_scenario_spec(spec)
     except (UnknownEnvError, LibraryError, ScenarioFileError) as exc:
         raise UsageError(
-            f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia-verifiable, sotopia:PATH (a scenario file/folder "
+            f"--scenarios {spec!r}: {exc}\nuse sotopia, sotopia-hard, sotopia-verifiable, sotopia-group, sotopia:PATH (a scenario file/folder "
             "or a SOTOPIA dump) or a scenario id (python -m scenarios list)"
         ) from exc
     ids = sorted(ids)
@@ -232,6 +249,7 @@ def plan_episodes(
     test_side: str = "first",
     max_turns: int | None = None,
     judge: str = "",
+    turn_mode: str = TurnMode.round_robin,
 ) -> list[PlannedEpisode]:
     """Every (model, partner, side, setup) episode, in that nesting order, with unique ids."""
     if test_side not in SIDES:
@@ -243,7 +261,9 @@ def plan_episodes(
                 for setup, replica in setups:
                     plan.append(
                         PlannedEpisode(
-                            episode_id=episode_id(model, partner, side, setup.id, replica, max_turns, judge),
+                            episode_id=episode_id(
+                                model, partner, side, setup.id, replica, max_turns, judge, turn_mode
+                            ),
                             model=model,
                             partner=partner,
                             side=side,
@@ -666,7 +686,13 @@ def plan_run(config: InteractiveConfig, judge: Judge) -> list[PlannedEpisode]:
     except LibraryError as exc:
         raise UsageError(f"--scenarios {config.scenarios!r}: {exc}") from exc
     return plan_episodes(
-        setups, config.models, config.partners, config.test_side, config.max_turns, judge_key(judge)
+        setups,
+        config.models,
+        config.partners,
+        config.test_side,
+        config.max_turns,
+        judge_key(judge),
+        config.turn_mode,
     )
 
 
@@ -732,7 +758,9 @@ async def play(
                 task, advance=1, ok=counts["ok"], failed=counts["failed"], jfailed=counts["jfailed"]
             )
 
-        env_kwargs = {"max_turns": config.max_turns} if config.max_turns else {}
+        env_kwargs: dict[str, Any] = {"turn_mode": config.turn_mode}
+        if config.max_turns:
+            env_kwargs["max_turns"] = config.max_turns
         runner = asyncio.ensure_future(
             run_episodes(
                 setups,
@@ -894,13 +922,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scenarios",
         default="sotopia-hard",
-        help="sotopia, sotopia-hard (default), sotopia-verifiable, sotopia:PATH or a scenario id",
+        help="sotopia, sotopia-hard (default), sotopia-verifiable, sotopia-group (3-4 roles), sotopia:PATH or a scenario id",
     )
     p.add_argument(
         "--limit", type=int, default=None, help="keep the first K scenarios of the set (sorted by id)"
     )
     p.add_argument("--episodes-per-scenario", type=int, default=1, help="casts per scenario (default 1)")
     p.add_argument("--max-turns", type=int, default=None, help="turn limit (default: each scenario's)")
+    p.add_argument(
+        "--turn-mode",
+        choices=[m.value for m in TurnMode],
+        default=TurnMode.round_robin.value,
+        help="who speaks when: round-robin (default; seat order), random (one speaker a step, never "
+        "the same twice running; for groups) or simultaneous (everyone every step)",
+    )
     p.add_argument(
         "--test-side",
         choices=list(SIDES),
@@ -976,6 +1011,7 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         episodes_per_scenario=args.episodes_per_scenario,
         max_turns=args.max_turns,
         test_side=args.test_side,
+        turn_mode=args.turn_mode,
         seed=args.seed,
         concurrency=args.concurrency,
         api_base=args.api_base,

@@ -53,6 +53,7 @@ from eval.stats import (
     summarize_dimensions,
 )
 from eval.store import EpisodeStore, StoreError, StoreSummary
+from scenarios.schema import EpisodeSetup
 
 TEMPLATES = Path(__file__).with_name("templates")
 DIMENSION_RANGES = {d.name: (d.low, d.high) for d in SOTOPIA_DIMENSIONS}
@@ -318,6 +319,24 @@ def _trust_view(run: RunData) -> dict[str, Any]:
     }
 
 
+def _relationship_view(setup: EpisodeSetup) -> dict[str, str]:
+    """The relationship line of a transcript: the pair's, or in a group every pair's (with its history)."""
+    if len(setup.agents) == 2:
+        return {
+            "relationship": setup.relationship.type.value.replace("_", " "),
+            "background": setup.relationship.background,
+        }
+    names = setup.agent_names
+    pairs, histories = [], []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            relationship = setup.relationship_between(a, b)
+            pairs.append(f"{names[a]} & {names[b]}: {relationship.type.value.replace('_', ' ')}")
+            if relationship.background:
+                histories.append(relationship.background)
+    return {"relationship": "; ".join(pairs), "background": " ".join(histories)}
+
+
 def episode_view(run_label: str, episode: Episode, dimensions: Sequence[str]) -> dict[str, Any]:
     """What the transcript block (``episode.html.j2``'s ``episode_block``) shows of one episode."""
     setup = episode.setup
@@ -356,8 +375,7 @@ def episode_view(run_label: str, episode: Episode, dimensions: Sequence[str]) ->
         "scenario": setup.scenario.id,
         "codename": setup.scenario.codename,
         "setting": setup.scenario.setting,
-        "relationship": setup.relationship.type.value.replace("_", " "),
-        "background": setup.relationship.background,
+        **_relationship_view(setup),
         "status": episode.status.value,
         "error": episode.error,
         "termination": episode.termination_reason,
