@@ -300,6 +300,33 @@ def test_a_played_episode_is_judged_before_it_is_saved(
     assert episode.scores[human]["words"] == 4 and episode.scores[human]["left"] == 1
 
 
+def test_play_a_group_episode_in_one_seat_of_three(folders: dict[str, Path], tmp_path: Path) -> None:
+    with TestClient(_app(folders, tmp_path / "play"), base_url="http://127.0.0.1") as client:
+        form = {
+            "scenario": "sg_group_dying_tree",
+            "role": "2",
+            "partners": "scripted:Hello, neighbours.|Any ideas?",  # one spec plays both other seats
+            "turn_mode": "random",
+            "seed": "1",
+        }
+        url = client.post("/play", data=form, follow_redirects=False).headers["location"]
+        page = _page_with(client, url, 'id="act-form"')
+        assert "Your goal" in page and page.count("What you know about") == 2
+        turn = re.search(r'name="turn" value="(\d+)"', page)
+        assert turn is not None
+        client.post(f"{url}/act", data={"turn": turn.group(1), "action_type": "leave"})
+        _page_with(client, url, 'id="saved-link"')
+    with EpisodeStore(tmp_path / "play", read_only=True) as store:
+        (episode,) = store.episodes()
+    names = episode.setup.agent_names
+    assert len(names) == 3 and episode.metadata["human"] == names[1]
+    assert episode.agent_models[names[1]] == "human"
+    assert episode.metadata["env"]["turn_mode"] == "random"
+    # after the person left, the other two went on until their scripts ended
+    human_left = next(t.index for t in episode.turns if t.agent == names[1])
+    assert {t.agent for t in episode.turns[human_left + 1 :]} == {names[0], names[2]}
+
+
 def test_cli_refuses_bad_folders(
     tmp_path: Path, folders: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
