@@ -21,7 +21,7 @@ class TrainConfig(BaseModel):
 
     env: str | None = Field(
         "sotopia",
-        description="Env id for social episodes (sotopia, sotopia-hard, sotopia-verifiable, sotopia:PATH), or None.",
+        description="Env id for social episodes (sotopia, sotopia-hard, sotopia-verifiable, sotopia-group, sotopia:PATH), or None.",
     )
     mcq: list[str] = Field(
         default_factory=list,
