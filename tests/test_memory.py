@@ -194,3 +194,20 @@ def test_freed_blocks_go_back_to_the_os_with_a_fixed_mmap_threshold() -> None:
     live = 75 * (2 << 20)
     assert retained(fixed=True) < 1.3 * live  # only the live blocks stay resident
     assert retained(fixed=False) > 1.7 * live  # glibc's default keeps the freed blocks' pages
+
+
+def test_an_unreachable_partner_fails_before_the_warm_up(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Remote endpoints are checked first (the embedded server only starts after the warm-up's process ends)."""
+    from training.grpo import main
+
+    monkeypatch.setenv("SOCIALGYM_WARMUP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOCIALGYM_RETRY_BASE_DELAY_S", "0.01")
+    code = main([
+        "--env", "sotopia", "--partner", "openai/gpt-4o-mini", "--partner-api-base", "http://127.0.0.1:9/v1",
+        "--judge", "none", "--output-dir", str(tmp_path / "run"), "--max-steps", "1",
+    ])  # fmt: skip
+    assert code == 2
+    assert "the partner model 'openai/gpt-4o-mini' at http://127.0.0.1:9/v1 is not reachable" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists(), "no warm-up may start before the endpoints answer"

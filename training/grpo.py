@@ -323,6 +323,11 @@ def preflight(spec: str | None, api_base: str | None, role: str) -> None:
         ) from None
 
 
+def _embedded(spec: str | None, api_base: str | None) -> bool:
+    """Whether ``spec`` is served by the embedded llama.cpp server this process starts."""
+    return spec is not None and spec.removeprefix("sip:") == "local" and api_base is None
+
+
 def train(config: TrainConfig, resume: bool) -> Path:
     """Run GRPO; return the path of the last checkpoint."""
     from transformers import AutoTokenizer
@@ -349,17 +354,27 @@ def train(config: TrainConfig, resume: bool) -> Path:
     (output_dir / "config.json").write_text(config.model_dump_json(indent=2))
 
     tasks, social, mcq = build_tasks(config)
-    if social:
-        preflight(config.partner, config.partner_api_base, "partner")
-        preflight(config.judge, config.judge_api_base, "judge")
-    if config.content_judge:
-        preflight(config.content_judge, config.content_judge_api_base, "content-judge")
+    endpoints = [
+        (config.partner, config.partner_api_base, "partner"),
+        (config.judge, config.judge_api_base, "judge"),
+    ]
+    endpoints = [e for e in endpoints if social] + [
+        (config.content_judge, config.content_judge_api_base, "content-judge")
+    ]
+    # remote endpoints are checked before the warm-up (fail fast); the embedded server is started
+    # after it, so the warm-up's process and the server are never resident together
+    for spec, api_base, role in endpoints:
+        if not _embedded(spec, api_base):
+            preflight(spec, api_base, role)
     if config.warmup:
         from training.sft import warmup_checkpoint_in_child
 
         policy_path = str(warmup_checkpoint_in_child(config))
     else:
         policy_path = resolve_policy(config.model)
+    for spec, api_base, role in endpoints:
+        if _embedded(spec, api_base):
+            preflight(spec, api_base, role)
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
