@@ -72,7 +72,9 @@ def _cast_rows(library: ScenarioLibrary, scenario: Scenario, cast: Sequence[str]
     """Who plays (names, ages, occupations) and their shared background, for the card."""
     people = [library.characters[agent_id] for agent_id in cast]
     names = " & ".join(f"{p.name} ({p.age}, {p.occupation})" for p in people)
-    background = library.setup(scenario.id, list(cast)).relationship.background
+    setup = library.setup(scenario.id, list(cast))
+    records = setup.relationships or [setup.relationship]  # a group: every pair's history
+    background = " ".join(r.background for r in records if r.background)
     return names, _one_line(background, 200) if background else "(no shared background recorded)"
 
 
