@@ -589,3 +589,15 @@ def test_a_run_killed_after_step_two_resumes_to_the_same_weights(tmp_path: Path,
     assert moved > 0 and differ <= 0.01 * moved, (moved, differ)
     lines = [json.loads(line) for line in (crashed / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3]
+
+
+def test_a_scenario_limit_keeps_every_kind_of_the_verifiable_set() -> None:
+    from envs.registry import resolve_scenarios
+    from training.grpo import spread_subset
+
+    _, ids = resolve_scenarios("sotopia-verifiable")
+    chosen = spread_subset(sorted(ids), 12)
+    assert len(chosen) == len(set(chosen)) == 12
+    kinds = {i.split("_")[2] for i in ids}
+    assert {i.split("_")[2] for i in chosen} == kinds and len(kinds) >= 5
+    assert spread_subset(["a", "b"], 5) == ["a", "b"]

@@ -42,7 +42,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
 
     # data
-    scenarios_limit: int | None = Field(None, description="Use only the first N scenarios of the env.")
+    scenarios_limit: int | None = Field(
+        None, description="Use only N of the env's scenarios, evenly spaced in id order (every kind keeps some)."
+    )
     casts_per_scenario: int = 1
     policy_roles: list[int] = Field(default_factory=lambda: [0])
     mcq_items: int = Field(200, description="Items drawn from each MCQ source.")

@@ -224,6 +224,13 @@ def resolve_policy(model: str) -> str:
     return model
 
 
+def spread_subset(ids: list[str], n: int) -> list[str]:
+    """``n`` of the sorted ``ids``, evenly spaced: ids sort by kind (``sg_ver_deal_...``), so every kind stays in."""
+    if n >= len(ids):
+        return ids
+    return [ids[i * len(ids) // n] for i in range(n)]
+
+
 def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
     """The task registry with its social and MCQ keys."""
     from training.tasks import TaskRegistry
@@ -236,7 +243,7 @@ def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
 
         library, scenario_ids = resolve_scenarios(config.env)
         scenario_ids = (
-            sorted(scenario_ids)[: config.scenarios_limit] if config.scenarios_limit else scenario_ids
+            spread_subset(sorted(scenario_ids), config.scenarios_limit) if config.scenarios_limit else scenario_ids
         )
         setups = sample_setups(
             library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed
