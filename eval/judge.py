@@ -165,10 +165,16 @@ def judge_messages(
     lines += ["", "Transcript:", episode.transcript() or "(no turns)"]
     rubric = "\n".join(f"- {d.name} ({d.low} to {d.high}): {d.description}" for d in dimensions)
     keys = ", ".join(_agent_key(i) for i in range(len(names)))
+    # two-agent prompts stay word for word as before (judge caches are keyed by the exact request)
+    group = (
+        f"There are {len(names)} agents: where a dimension speaks of 'the other agent', read 'the others'.\n"
+        if len(names) > 2
+        else ""
+    )
     instructions = (
         "You evaluate a social interaction. For each agent and each dimension below, write one short "
         "sentence of reasoning, then an integer score inside the dimension's range.\n"
-        f"{rubric}\n"
+        f"{rubric}\n{group}"
         f"Answer with JSON only, with top-level keys {keys}; each maps dimension names to "
         '{"reasoning": "...", "score": N}.'
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from test_envs_support import make_setup
 
 from envs.render import briefing
 from envs.types import Episode
@@ -106,7 +107,9 @@ def test_judge_prompt_and_schema_cover_every_agent_and_pair(library: ScenarioLib
     assert "Relationship between Ana and Ben: family. HISTORY-ANA-BEN" in prompt
     assert "Relationship between Ben and Cal: stranger." in prompt
     assert all(goal in prompt for goal in ("GOAL-ONE", "GOAL-TWO", "GOAL-THREE"))
-    assert "agent_1, agent_2, agent_3" in prompt
+    assert "agent_1, agent_2, agent_3" in prompt and "There are 3 agents" in prompt
+    pair = Episode(id="e2", setup=make_setup())  # two agents: the prompt has no group line
+    assert "There are" not in judge_messages(pair, resolve_dimensions("goal"))[0]["content"]
     assert judgement_schema(resolve_dimensions("goal"), 3)["required"] == ["agent_1", "agent_2", "agent_3"]
 
 
