@@ -491,6 +491,16 @@ def _latest_checkpoint(output_dir: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
+def _warmup_state(config: TrainConfig) -> str:
+    """The dry run's warm-up line: off, cached (and where), or to be trained first."""
+    if not config.warmup:
+        return "no"
+    from training.sft import is_checkpoint, warmup_folder
+
+    final = warmup_folder(config) / "final"
+    return f"cached at {final}" if is_checkpoint(final) else f"trained first (minutes), then cached at {final}"
+
+
 def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any]:
     """Everything a launch depends on, checked offline (no weights, no GPU, no endpoint); the plan as a dict.
 
@@ -557,7 +567,7 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
         "worst-case episode tokens": worst, "episode cap": cap, "policy context": context,
         "vllm": f"{config.vllm_mode} (max_model_length {config.vllm_max_model_length})" if config.use_vllm else "off",
         "importance sampling": config.vllm_importance_sampling_mode if config.use_vllm else "-",
-        "warm-up": "yes (cached)" if config.warmup else "no",
+        "warm-up": _warmup_state(config),
     }  # fmt: skip
 
 
