@@ -128,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             times = [s["step_time"] for s in steps if "step_time" in s]
             row["mean_step_s"] = sum(times) / len(times) if times else float("nan")
             rows.append(row)
-    table = Table(
-        title=f"training.grpo --env {args.env}, {args.steps} steps, {args.num_generations} x {args.prompts_per_step} rows per step"
+    title = (
+        "the main job: python -m training.grpo --env sotopia"
+        if args.main_job
+        else f"training.grpo --env {args.env}, {args.steps} steps, "
+        f"{args.num_generations} x {args.prompts_per_step} rows per step"
     )
+    table = Table(title=title)
     for column in (
         "variant",
         "extra flags",
