@@ -4,14 +4,13 @@ glibc's malloc serves blocks below its *mmap threshold* from a heap it rarely sh
 that threshold (up to 32 MiB) each time a large block is freed. A CPU training step allocates and
 frees activation tensors of many sizes, the heap fragments, and the resident size climbs from step
 to step well above what is alive: measured on the cpu preset, 8.4 GB peak for ~3 GB of live tensors
-(``bench/grpo_memory.py``). Fixing the threshold makes every block of that size or more its own
-mapping, unmapped when freed. 16 MiB, not lower: each mapping is zero-filled on first touch, and at
-1 MiB a 2-row forward+backward of the 135M model took 8.0 s instead of 5.4 s (peak 1.76 vs 2.11 GB);
-at 16 MiB it takes 5.4 s (peak 2.01 GB), and the large blocks (optimizer state, gradients, LM-head
-tiles) still go back to the OS.
+(``bench/grpo_memory.py``, before the compact LM head and micro-batches). Fixing the threshold
+makes every block of that size or more its own mapping, unmapped when freed. Each mapping is
+zero-filled on first touch, so it costs time: at 1 MiB a 2-row forward+backward of the 135M model
+takes 7.8 s instead of 5.1 s and peaks at 1.78 instead of 2.08 GB (``bench/allocator_threshold.py``);
+the main job peaked at 4.7 GB instead of 5.0 GB. Hence opt-in: ``cpu_mmap_threshold_mib``.
 
-This is a process-wide allocator setting, applied by the training entry points on Linux with glibc
-only; elsewhere it does nothing.
+Applied by the training entry points on Linux with glibc only; elsewhere it does nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3  # from glibc's <malloc.h>
-MMAP_THRESHOLD_BYTES = 16 << 20
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 def map_large_blocks(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:

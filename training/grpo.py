@@ -425,8 +425,8 @@ def train(config: TrainConfig, resume: bool) -> Path:
     from training.sft import lora_config
 
     score_labelled_positions_only()
-    if not has_cuda():
-        map_large_blocks()
+    if config.cpu_mmap_threshold_mib and not has_cuda():
+        map_large_blocks(config.cpu_mmap_threshold_mib << 20)
     trainer = GRPOTrainer(
         model=policy_path,
         reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),

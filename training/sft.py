@@ -168,8 +168,8 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     from training.lm_head import score_labelled_positions_only
 
     score_labelled_positions_only()
-    if not has_cuda():
-        map_large_blocks()
+    if config.cpu_mmap_threshold_mib and not has_cuda():
+        map_large_blocks(config.cpu_mmap_threshold_mib << 20)
     trainer = SFTTrainer(
         model=policy_path,
         args=args,
