@@ -364,30 +364,24 @@ def _quote(text: str, limit: int = 160) -> str:
 
 
 def _no_agreement(check: _CheckBase, role: int, what: str, unread: Act | None, finished: bool) -> CheckResult:
-    kind = str(getattr(check, "kind", ""))
     if unread is not None:
-        return CheckResult(
-            label=check.name, kind=kind, role=role, outcome="undecidable", turn=unread.index,
-            evidence=f"no {what} was made and a statement could not be read: {_quote(unread.text)}",
-        )  # fmt: skip
+        why = f"no {what} was made and a statement could not be read: {_quote(unread.text)}"
+        return _result(check, role, None, unread.index, why)
     if not finished:
-        return CheckResult(
-            label=check.name, kind=kind, role=role, outcome="undecidable", turn=None,
-            evidence=f"the episode did not finish and no {what} had been made",
-        )  # fmt: skip
-    return CheckResult(
-        label=check.name, kind=kind, role=role, outcome="fail", turn=None,
-        evidence=f"no {what} was made: every party must state the same one",
-    )  # fmt: skip
+        return _result(check, role, None, None, f"the episode did not finish and no {what} had been made")
+    return _result(check, role, False, None, f"no {what} was made: every party must state the same one")
 
 
-def _result(check: _CheckBase, role: int, passed: bool, turn: int | None, evidence: str) -> CheckResult:
+def _result(
+    check: _CheckBase, role: int, passed: bool | None, turn: int | None, evidence: str
+) -> CheckResult:
+    """One check's result; ``passed=None`` is undecidable (the transcript does not settle it)."""
     kind = str(getattr(check, "kind", ""))
     return CheckResult(
         label=check.name,
         kind=kind,
         role=role,
-        outcome="pass" if passed else "fail",
+        outcome="undecidable" if passed is None else "pass" if passed else "fail",
         turn=turn,
         evidence=evidence,
     )
@@ -493,10 +487,9 @@ def check_fact(check: FactCheck, role: int, acts: Sequence[Act], finished: bool)
                 answer = (act, payload)
     if answer is None:
         if not finished:
-            return CheckResult(
-                label=check.name, kind=check.kind, role=role, outcome="undecidable", turn=None,
-                evidence="the episode did not finish before the role gave an answer",
-            )  # fmt: skip
+            return _result(
+                check, role, None, None, "the episode did not finish before the role gave an answer"
+            )
         return _result(check, role, False, None, "the role never stated an answer as 'ANSWER: ...'")
     act, payload = answer
     wrong = [w for w in check.wrong if contains_phrase(payload, w)]
@@ -516,10 +509,13 @@ def check_fact(check: FactCheck, role: int, acts: Sequence[Act], finished: bool)
         None,
     )
     if check.learned and heard is None:
-        return CheckResult(
-            label=check.name, kind=check.kind, role=role, outcome="undecidable", turn=act.index,
-            evidence=f"answer {_quote(payload)} is right, but no one else said it before: guessed, or learned in other words",
-        )  # fmt: skip
+        return _result(
+            check,
+            role,
+            None,
+            act.index,
+            f"answer {_quote(payload)} is right, but no one else said it before: guessed, or learned in other words",
+        )
     source = f"; learned at turn {heard.index}" if heard is not None else ""
     return _result(check, role, True, act.index, f"answer {_quote(payload)} is right{source}")
 
@@ -536,10 +532,7 @@ def check_secret(check: SecretCheck, role: int, acts: Sequence[Act], finished: b
         if said is not None:
             return _result(check, role, False, act.index, f"disclosed ({said!r}) in {_quote(act.text)}")
     if not finished:
-        return CheckResult(
-            label=check.name, kind=check.kind, role=role, outcome="undecidable", turn=None,
-            evidence="not disclosed so far, but the episode did not finish",
-        )  # fmt: skip
+        return _result(check, role, None, None, "not disclosed so far, but the episode did not finish")
     return _result(check, role, True, None, "never disclosed in the role's acts")
 
 
