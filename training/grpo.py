@@ -361,13 +361,9 @@ def train(config: TrainConfig, resume: bool) -> Path:
     (output_dir / "config.json").write_text(config.model_dump_json(indent=2))
 
     tasks, social, mcq = build_tasks(config)
-    endpoints = [
-        (config.partner, config.partner_api_base, "partner"),
-        (config.judge, config.judge_api_base, "judge"),
-    ]
-    endpoints = [e for e in endpoints if social] + [
-        (config.content_judge, config.content_judge_api_base, "content-judge")
-    ]
+    endpoints = [(config.content_judge, config.content_judge_api_base, "content-judge")]
+    if social:
+        endpoints += [(config.partner, config.partner_api_base, "partner"), (config.judge, config.judge_api_base, "judge")]
     # remote endpoints are checked before the warm-up (fail fast); the embedded server is started
     # after it, so the warm-up's process and the server are never resident together
     for spec, api_base, role in endpoints:
