@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sft-epochs", type=float, default=None, help="warm-up epochs (default: the preset's)")
     p.add_argument("--tom-orders", type=int, nargs="+", default=None,
                    help="belief orders of the generated items, training and held-out alike (default: the preset's)")
+    p.add_argument("--tom-steps", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
+                   help="events per generated story, training and held-out alike (default: the preset's)")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
     p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
@@ -145,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     config = build_config(
         preset, None,
         {"model": args.model, "max_steps": args.grpo_steps, "sft_mcq_examples": args.sft_examples,
-         "sft_epochs": args.sft_epochs, "tom_orders": args.tom_orders},
+         "sft_epochs": args.sft_epochs, "tom_orders": args.tom_orders,
+         "tom_steps": tuple(args.tom_steps) if args.tom_steps else None},
     )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     # the GRPO stage reads the same generator settings (a config file layered over the preset)
     stage_config = args.out / "grpo_stage.yaml"
-    stage_config.write_text(yaml.safe_dump({"tom_orders": config.tom_orders}))
+    stage_config.write_text(yaml.safe_dump({"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)}))
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
