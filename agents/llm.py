@@ -9,7 +9,6 @@ is ever turned into a ``none`` action.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import re
@@ -21,6 +20,7 @@ from pydantic import Field
 from agents import prompts
 from agents.base import AgentCallError
 from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
+from agents.json_text import fenced_blocks, json_objects, strip_fences
 from envs.types import ActionType, AgentAction, Observation, Turn
 from scenarios.schema import EpisodeSetup
 
@@ -177,67 +177,6 @@ def _from_mapping(obj: dict[Any, Any]) -> _Read | None:
     return None
 
 
-_FENCE_RE = re.compile(r"```[ \t]*(?:json|JSON|javascript|python)?[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
-
-
-def _balanced_object(text: str, start: int) -> str | None:
-    """The ``{...}`` starting at ``start``, matching braces outside quoted strings."""
-    depth, quote, escaped = 0, "", False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start : i + 1]
-    return None
-
-
-def _decode_objects(text: str) -> list[dict[Any, Any]]:
-    """Every dict that can be decoded from an object literal in ``text`` (JSON, then Python syntax)."""
-    found: list[dict[Any, Any]] = []
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
-        start = match.start()
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            value = None
-            chunk = _balanced_object(text, start)
-            if chunk is not None:
-                relaxed = re.sub(r",\s*([}\]])", r"\1", chunk)
-                for candidate in (relaxed, re.sub(r"\btrue\b|\bfalse\b|\bnull\b", _py_literal, relaxed)):
-                    try:
-                        value = ast.literal_eval(candidate)
-                        break
-                    except (ValueError, SyntaxError, MemoryError, RecursionError):
-                        continue
-                if value is None:
-                    try:
-                        value, _ = decoder.raw_decode(relaxed)
-                    except json.JSONDecodeError:
-                        value = None
-        if isinstance(value, dict):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, dict))
-    return found
-
-
-def _py_literal(match: re.Match[str]) -> str:
-    return {"true": "True", "false": "False", "null": "None"}[match.group(0)]
-
-
 _PARTIAL_TYPE_RE = re.compile(
     r"""["']?action[_ ]?type["']?\s*[:=]\s*["']([^"'\n]{1,40})["']?""", re.IGNORECASE
 )
@@ -265,7 +204,7 @@ def _from_fragments(text: str) -> AgentAction | None:
 
 def _as_speech(text: str, name: str) -> str:
     """Plain text cleaned into an utterance: no fences, speaker prefix or wrapping quotes."""
-    text = re.sub(r"```[a-zA-Z]*", "", text).strip()
+    text = strip_fences(text)
     if name:
         text = re.sub(
             rf"^\s*(?:{re.escape(name)}|{re.escape(name.split()[0])})\s*(?:said|says)?\s*:\s*",
@@ -293,11 +232,10 @@ def parse_action(
     answer (speech), not a fallback. Raises :class:`EmptyOutputError` for a reply with no content.
     """
     stripped = (text or "").strip()
-    fences = [m.group(1).strip() for m in _FENCE_RE.finditer(stripped)]
-    searchable = [*(f for f in fences if f), stripped] if fences else [stripped]
+    searchable = [*fenced_blocks(stripped), stripped]
     read: _Read | None = None
     for chunk in searchable:
-        for obj in _decode_objects(chunk):
+        for obj in json_objects(chunk, lenient=True):
             candidate = _from_mapping(obj)
             if candidate is not None and (read is None or (candidate.clean and not read.clean)):
                 read = candidate

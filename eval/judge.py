@@ -10,8 +10,6 @@ returned as ``EpisodeEvaluation(ok=False, error=...)`` — never as zeros.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -27,6 +25,7 @@ from agents.client import (
     chat,
     resolve_endpoint,
 )
+from agents.json_text import JSONTextError, json_value
 from envs.types import DimensionScore, Episode, EpisodeEvaluation, Judgement
 
 
@@ -91,7 +90,9 @@ def resolve_dimensions(spec: str | Sequence[str | Dimension]) -> tuple[Dimension
             resolved.append(DIMENSIONS_BY_NAME[item])
         else:
             known = ", ".join([*DIMENSION_SETS, *DIMENSIONS_BY_NAME])
-            raise ValueError(f"unknown judge dimension {item!r}: use one of {known}, or pass Dimension objects")
+            raise ValueError(
+                f"unknown judge dimension {item!r}: use one of {known}, or pass Dimension objects"
+            )
     if not resolved:
         raise ValueError("the judge needs at least one dimension")
     return tuple(resolved)
@@ -119,14 +120,21 @@ def judgement_schema(
                 "reasoning": reasoning,
                 # enum too: llama.cpp's schema-to-grammar ignores minimum/maximum but honours enum
                 "score": {
-                    "type": "integer", "minimum": d.low, "maximum": d.high, "enum": list(range(d.low, d.high + 1)),
+                    "type": "integer",
+                    "minimum": d.low,
+                    "maximum": d.high,
+                    "enum": list(range(d.low, d.high + 1)),
                 },
             },
             "required": ["reasoning", "score"],
         }
         for d in dimensions
     }
-    agent_schema = {"type": "object", "properties": dimension_schema, "required": [d.name for d in dimensions]}
+    agent_schema = {
+        "type": "object",
+        "properties": dimension_schema,
+        "required": [d.name for d in dimensions],
+    }
     keys = [_agent_key(i) for i in range(num_agents)]
     return {"type": "object", "properties": dict.fromkeys(keys, agent_schema), "required": keys}
 
@@ -153,7 +161,9 @@ def judge_messages(
         for b in roles[a + 1 :]:
             relationship = setup.relationship_between(a, b)
             between = "" if len(names) == 2 else f" between {names[a]} and {names[b]}"
-            lines.append(f"Relationship{between}: {relationship.type.value}. {relationship.background}".strip())
+            lines.append(
+                f"Relationship{between}: {relationship.type.value}. {relationship.background}".strip()
+            )
     for index, role in enumerate(presented_roles(episode, swapped)):
         name, profile, goal = names[role], setup.agents[role], setup.scenario.goals[role]
         lines += [
@@ -189,17 +199,10 @@ class JudgementError(ValueError):
 
 
 def _extract_json(text: str) -> Any:
-    cleaned = re.sub(r"```(?:json)?", "", text).strip()
     try:
-        return json.loads(cleaned)
-    except json.JSONDecodeError:
-        start, end = cleaned.find("{"), cleaned.rfind("}")
-        if start == -1 or end <= start:
-            raise JudgementError("no JSON object in the judge's output") from None
-        try:
-            return json.loads(cleaned[start : end + 1])
-        except json.JSONDecodeError as exc:
-            raise JudgementError(f"malformed JSON: {exc.msg} at position {exc.pos}") from None
+        return json_value(text)
+    except JSONTextError as exc:
+        raise JudgementError(str(exc)) from None
 
 
 def parse_judgement(

@@ -9,16 +9,15 @@ and in ``docs/rewards.md``.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
-import json
 import math
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agents.json_text import json_objects
 from agents.sip import (
     SIP_STAGES,
     SIPParse,
@@ -29,6 +28,7 @@ from agents.sip import (
     parse_letter,
     parse_sip,
 )
+from envs.evaluator import run_sync
 
 TERM_NAMES: tuple[str, ...] = ("format", "structure", "content", "length", "accuracy", "goal", "rules")
 """Names of the reward terms, as used by the curriculum, the TRL adapter and the logs."""
@@ -206,13 +206,8 @@ def _judge_messages(
 
 def parse_judge_score(text: str) -> float:
     """The 0..10 ``score`` from a judge reply (a JSON object, possibly wrapped in prose or a code fence)."""
-    candidates = [text, *re.findall(r"\{.*?\}", text or "", flags=re.DOTALL)]
-    for cand in candidates:
-        try:
-            data = json.loads(cand)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(data, dict) and "score" in data:
+    for data in json_objects(text or ""):
+        if "score" in data:
             score = data["score"]
             if isinstance(score, str):
                 try:
@@ -264,22 +259,10 @@ async def judge_content(
         except Exception as exc:
             from agents.client import redact
 
-            raise RewardJudgeError(redact(f"content judge {model!r} failed: {exc}", params.get("api_key"))) from exc
+            raise RewardJudgeError(
+                redact(f"content judge {model!r} failed: {exc}", params.get("api_key"))
+            ) from exc
     raise RewardJudgeError(f"content judge {model!r} gave no valid score in {attempts} attempts: {last}")
-
-
-def _run_sync(coro: Awaitable[T]) -> T:
-    """Run a coroutine to completion from sync code, even when an event loop is already running here."""
-
-    async def main() -> T:
-        return await coro
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(main())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, main()).result()
 
 
 def _grounding_sources(fields: Mapping[str, Any]) -> tuple[str, str, list[str]]:
@@ -321,7 +304,7 @@ def content_reward(
     if not ctx.strip():
         return None
     if judge_model:
-        return _run_sync(
+        return run_sync(
             judge_content(
                 completion,
                 context=ctx,
@@ -823,6 +806,8 @@ def _judged_content(
         return sum(scores) / len(scores)
 
     async def everything() -> list[float | None]:
-        return list(await asyncio.gather(*(one(t, r, ok) for t, r, ok in zip(turns, rows, scorable, strict=True))))
+        return list(
+            await asyncio.gather(*(one(t, r, ok) for t, r, ok in zip(turns, rows, scorable, strict=True)))
+        )
 
-    return _run_sync(everything())
+    return run_sync(everything())
