@@ -1,7 +1,8 @@
 """Serve a transformers checkpoint in-process, so a trained policy can act as an agent.
 
 A GRPO run writes ``runs/grpo-*/checkpoint-STEP/`` (config, safetensors weights, tokenizer and
-chat template). :func:`agents.client.resolve_endpoint` turns such a directory (or ``hf:PATH``,
+chat template; with LoRA, the adapters and tokenizer only: :mod:`agents.policy_checkpoint` loads
+both kinds). :func:`agents.client.resolve_endpoint` turns such a directory (or ``hf:PATH``,
 ``hf:HUB_ID``, ``transformers:...``) into an :class:`~agents.client.Endpoint` with
 ``backend="transformers"``, and :func:`agents.client.chat` sends those calls here instead of to
 litellm.
@@ -37,6 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.client import ChatResult, Endpoint, RetryPolicy, with_retries
+from agents.policy_checkpoint import (
+    CheckpointError,
+    is_policy_checkpoint,
+    load_policy_model,
+    load_policy_tokenizer,
+)
 
 SPEC_PREFIXES = ("hf:", "transformers:")
 """Spec prefixes that name a checkpoint directory or a Hugging Face hub id explicitly."""
@@ -62,15 +69,15 @@ def _checkpoint_dir(text: str, spec: str) -> str:
     path = Path(text).expanduser()
     if not path.is_dir():
         raise ValueError(f"model spec {spec!r}: no checkpoint directory at {path}")
-    if not (path / "config.json").is_file():
+    if not is_policy_checkpoint(path):
         checkpoints = sorted(
-            (p for p in path.glob("checkpoint-*") if (p / "config.json").is_file()),
+            (p for p in path.glob("checkpoint-*") if is_policy_checkpoint(p)),
             key=lambda p: (len(p.name), p.name),
         )
         hint = f"; the latest checkpoint inside is {checkpoints[-1]}" if checkpoints else ""
         raise ValueError(
             f"model spec {spec!r}: {path} is a directory but not a transformers checkpoint "
-            f"(no config.json){hint}"
+            f"(no config.json, no adapter_config.json){hint}"
         )
     return str(path.resolve())
 
@@ -81,7 +88,7 @@ def checkpoint_source(spec: str) -> str | None:
     ``hf:X`` / ``transformers:X`` name a checkpoint directory (when X looks like a path or
     exists) or a hub id (otherwise); a bare spec that is an existing directory names a
     checkpoint. Directories come back as absolute paths. Raises ValueError for an empty source,
-    a missing directory, or a directory without ``config.json``.
+    a missing directory, or a directory with neither ``config.json`` nor ``adapter_config.json``.
     """
     spec = spec.strip()
     for prefix in SPEC_PREFIXES:
@@ -149,20 +156,26 @@ def load(source: str) -> LoadedModel:
             return cached
         try:
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            import transformers  # noqa: F401
         except ImportError as exc:
             raise HFBackendError(
                 "serving a checkpoint needs torch and transformers: `pip install socialgym[train]`"
             ) from exc
         device = _device()
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        try:
+            tokenizer = load_policy_tokenizer(source)
+        except CheckpointError as exc:
+            raise HFBackendError(str(exc)) from None
         if getattr(tokenizer, "chat_template", None) is None:
             raise HFBackendError(
                 f"{source} has no chat template: copy the base model's tokenizer files "
                 "(tokenizer_config.json, chat_template.jinja) into the checkpoint"
             )
         dtype: Any = "auto" if device == "cuda" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        try:
+            model = load_policy_model(source, dtype=dtype)  # an adapter checkpoint comes merged into its base
+        except CheckpointError as exc:
+            raise HFBackendError(str(exc)) from None
         model.to(device)
         model.eval()
         loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, device=device)
@@ -349,7 +362,13 @@ async def chat_transformers(
             await asyncio.to_thread(load, source)  # once per process; not part of the latency
             started = time.perf_counter()
             result = await asyncio.to_thread(
-                generate, source, messages, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop,
+                generate,
+                source,
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                stop=stop,
                 prefill=prefill,
             )
         return ChatResult(
@@ -362,5 +381,3 @@ async def chat_transformers(
         )
 
     return await with_retries(endpoint, retry or RetryPolicy(), attempt_once)
-
-

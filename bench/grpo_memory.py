@@ -4,12 +4,16 @@
     python bench/grpo_memory.py --env sotopia --steps 2      # social episodes too (embedded partner and judge)
     python bench/grpo_memory.py --variant base= --variant micro2="--micro-batch-size 2"
     python bench/grpo_memory.py --main-job --variant main=    # exactly `python -m training.grpo --env sotopia`
+    python bench/grpo_memory.py --main-job --variant lora=--lora --variant full=--no-lora
+    python bench/grpo_memory.py --main-job --fresh-warmup     # the warm-up trained inside the measured run
 
 Each variant runs ``python -m training.grpo`` as its own process (so peaks do not carry over) with
 the shared flags plus the variant's, while a sampler adds up the resident memory of the process and
 all its children (the embedded llama.cpp server included) every 0.2 s. Printed per variant: peak RSS
 of the whole tree, peak of the trainer alone, wall time and mean step time (from metrics.jsonl).
-Timings are only comparable on an otherwise idle machine; memory is.
+Timings are only comparable on an otherwise idle machine; memory is. The warm-up cache is the user's
+(``SOCIALGYM_WARMUP_CACHE``) unless ``--fresh-warmup`` gives each variant an empty one, so that its
+peak covers the warm-up's child process too.
 """
 
 from __future__ import annotations
@@ -95,7 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--variant", action="append", help="NAME=EXTRA FLAGS (repeatable); default: preset, whole-batch, lora"
     )
-    p.add_argument("--main-job", action="store_true", help="run the main job as is (only --variant flags added)")
+    p.add_argument(
+        "--main-job", action="store_true", help="run the main job as is (only --variant flags added)"
+    )
+    p.add_argument(
+        "--fresh-warmup",
+        action="store_true",
+        help="an empty warm-up cache per variant: the SIP warm-up trains (in a child process) inside the measured run",
+    )
     p.add_argument("--json", type=Path, help="also write the rows here")
     args = p.parse_args(argv)
 
@@ -118,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="grpo-memory-") as out:
             command = [*base, *shlex.split(extra), "--output-dir", out]
             print(f"{name}: {shlex.join(command[1:])}", file=sys.stderr)
-            row = {"variant": name, "flags": extra, **measure(command, env)}
+            run_env = (
+                {**env, "SOCIALGYM_WARMUP_CACHE": str(Path(out) / "warmup-cache")}
+                if args.fresh_warmup
+                else env
+            )
+            row = {"variant": name, "flags": extra, **measure(command, run_env)}
             metrics = Path(out) / "metrics.jsonl"
             steps = (
                 [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
@@ -130,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
     title = (
         "the main job: python -m training.grpo --env sotopia"
+        + (" (warm-up trained in the run)" if args.fresh_warmup else "")
         if args.main_job
         else f"training.grpo --env {args.env}, {args.steps} steps, "
         f"{args.num_generations} x {args.prompts_per_step} rows per step"

@@ -63,14 +63,14 @@ def hitom_items(data: Path, n: int) -> list[Any]:
 def evaluate(path: str, sets: dict[str, list[Any]], config: Any) -> dict[str, Any]:
     """Every held-out set for one checkpoint."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from agents.policy_checkpoint import load_policy_model, load_policy_tokenizer
     from training.heldout import evaluate_items
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = load_policy_tokenizer(path)  # full or LoRA-adapter checkpoint (agents/policy_checkpoint.py)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = load_policy_model(path, dtype=torch.float32)
     out: dict[str, Any] = {}
     for name, items in sets.items():
         started = time.perf_counter()

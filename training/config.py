@@ -76,7 +76,9 @@ class TrainConfig(BaseModel):
         description="Most rows per forward/backward pass on each process (None: all of the step's rows at once). "
         "Smaller bounds activation memory; the optimizer still steps once per generation batch.",
     )
-    learning_rate: float = 1e-5
+    learning_rate: float = Field(
+        1e-5, gt=0, description="GRPO's learning rate when every weight is trained (lora: false)."
+    )
     beta: float = 0.04
     temperature: float = 1.0
     loss_type: str = "dapo"
@@ -104,7 +106,17 @@ class TrainConfig(BaseModel):
     content_judge_api_base: str | None = None
 
     # parameter-efficient training
-    lora: bool = Field(False, description="Train LoRA adapters (PEFT) instead of every weight.")
+    lora: bool = Field(
+        False,
+        description="GRPO trains LoRA adapters (PEFT) instead of every weight: no gradients or Adam state for the "
+        "base weights; checkpoints hold the adapters only (agents/policy_checkpoint.py loads them).",
+    )
+    lora_learning_rate: float = Field(
+        1e-4,
+        gt=0,
+        description="GRPO's learning rate when lora is on (learning_rate is for full fine-tuning): adapters "
+        "start at zero and move a low-rank slice of each weight, so they need ~10x the full-model rate.",
+    )
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_target_modules: list[str] | str = Field("all-linear", description="PEFT target_modules.")
@@ -125,6 +137,11 @@ class TrainConfig(BaseModel):
         description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size.",
     )
     sft_learning_rate: float = Field(5e-4, gt=0)
+    sft_lora: bool = Field(
+        False,
+        description="Train the warm-up as LoRA adapters (lora_r, lora_alpha, lora_target_modules), merged into "
+        "its checkpoint. Independent of lora: GRPO's choice neither retrains nor changes a cached warm-up.",
+    )
     sft_seed: int = Field(
         0, description="Generator seed of the warm-up's ToM items (keep it apart from held-out seeds)."
     )

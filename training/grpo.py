@@ -64,7 +64,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--num-generations", type=int, help="GRPO group size")
     p.add_argument("--prompts-per-step", type=int)
-    p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate")
+    p.add_argument(
+        "--learning-rate", "--lr", type=float, dest="learning_rate", help="learning rate of full fine-tuning"
+    )
+    p.add_argument(
+        "--lora-lr",
+        type=float,
+        dest="lora_learning_rate",
+        help="learning rate of LoRA adapters (with --lora)",
+    )
     p.add_argument("--beta", type=float)
     p.add_argument(
         "--micro-batch-size",
@@ -91,7 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run the SIP SFT warm-up first (cached); on by default in the cpu preset unless --model is given",
     )
     p.add_argument(
-        "--lora", action=argparse.BooleanOptionalAction, default=None, help="train LoRA adapters (PEFT)"
+        "--lora",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train LoRA adapters (PEFT) at --lora-lr; checkpoints hold the adapters (default: the preset's)",
     )
     p.add_argument(
         "--content-judge", help="LLM judge for the content term (litellm string or local); default lexical"
@@ -132,7 +143,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
             "model", "partner", "partner_api_base", "judge_api_base", "max_steps", "num_generations",
             "prompts_per_step", "learning_rate", "beta", "max_turns", "turn_tokens", "mcq_fraction", "mcq_items",
             "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
-            "warmup", "lora", "content_judge", "content_judge_api_base", "accuracy_correct", "accuracy_wrong",
+            "warmup", "lora", "lora_learning_rate", "content_judge", "content_judge_api_base", "accuracy_correct", "accuracy_wrong",
             "heldout_items", "eval_steps", "max_episode_tokens",
         )
     }  # fmt: skip
@@ -163,6 +174,12 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
         config.judge = None  # the scenarios' rule checks score every episode; a judge only when asked for
     if config.output_dir is None:
         config.output_dir = str(Path("runs") / f"grpo-{time.strftime('%Y%m%d-%H%M%S')}")
+    if config.lora and args.learning_rate is not None:
+        warnings.warn(
+            f"--lr {args.learning_rate} is the full fine-tuning rate; this run trains LoRA adapters at "
+            f"lora_learning_rate={config.lora_learning_rate} (set it with --lora-lr, or pass --no-lora)",
+            stacklevel=2,
+        )
     return config, resume
 
 
@@ -192,7 +209,7 @@ def grpo_args(config: TrainConfig, output_dir: Path, *, world: int = 1) -> Any:
         num_generations=config.num_generations,
         max_completion_length=config.turn_tokens,
         temperature=config.temperature,
-        learning_rate=config.learning_rate,
+        learning_rate=config.lora_learning_rate if config.lora else config.learning_rate,
         beta=config.beta,
         loss_type=config.loss_type,
         logging_steps=config.logging_steps,
@@ -224,6 +241,20 @@ def resolve_policy(model: str) -> str:
     return model
 
 
+def policy_for_trainer(path: str) -> Any:
+    """What ``GRPOTrainer`` gets as its model: a full checkpoint or hub id by name (TRL loads it in
+    float32), an adapter checkpoint merged into its base (:mod:`agents.policy_checkpoint`).
+
+    Local folders are made absolute first: adapters this run saves name their base by this path.
+    """
+    from agents.policy_checkpoint import is_adapter_checkpoint, load_policy_model
+
+    local = Path(path).expanduser()
+    if local.is_dir():
+        path = str(local.resolve())
+    return load_policy_model(path) if is_adapter_checkpoint(path) else path
+
+
 def spread_subset(ids: list[str], n: int) -> list[str]:
     """``n`` of the sorted ``ids``, evenly spaced: ids sort by kind (``sg_ver_deal_...``), so every kind stays in."""
     if n >= len(ids):
@@ -243,7 +274,9 @@ def build_tasks(config: TrainConfig) -> tuple[Any, list[str], list[str]]:
 
         library, scenario_ids = resolve_scenarios(config.env)
         scenario_ids = (
-            spread_subset(sorted(scenario_ids), config.scenarios_limit) if config.scenarios_limit else scenario_ids
+            spread_subset(sorted(scenario_ids), config.scenarios_limit)
+            if config.scenarios_limit
+            else scenario_ids
         )
         setups = sample_setups(
             library, scenario_id=scenario_ids, n=config.casts_per_scenario, seed=config.seed
@@ -337,9 +370,9 @@ def _embedded(spec: str | None, api_base: str | None) -> bool:
 
 def train(config: TrainConfig, resume: bool) -> Path:
     """Run GRPO; return the path of the last checkpoint."""
-    from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
+    from agents.policy_checkpoint import load_policy_tokenizer
     from agents.specs import build_agent
     from eval.judge import SotopiaJudge
     from eval.store import EpisodeStore
@@ -363,7 +396,10 @@ def train(config: TrainConfig, resume: bool) -> Path:
     tasks, social, mcq = build_tasks(config)
     endpoints = [(config.content_judge, config.content_judge_api_base, "content-judge")]
     if social:
-        endpoints += [(config.partner, config.partner_api_base, "partner"), (config.judge, config.judge_api_base, "judge")]
+        endpoints += [
+            (config.partner, config.partner_api_base, "partner"),
+            (config.judge, config.judge_api_base, "judge"),
+        ]
     # remote endpoints are checked before the warm-up (fail fast); the embedded server is started
     # after it, so the warm-up's process and the server are never resident together
     for spec, api_base, role in endpoints:
@@ -378,7 +414,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
     for spec, api_base, role in endpoints:
         if _embedded(spec, api_base):
             preflight(spec, api_base, role)
-    tokenizer = AutoTokenizer.from_pretrained(policy_path)
+    tokenizer = load_policy_tokenizer(policy_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 
@@ -424,7 +460,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
     if config.cpu_mmap_threshold_mib and not has_cuda():
         map_large_blocks(config.cpu_mmap_threshold_mib << 20)
     trainer = GRPOTrainer(
-        model=policy_path,
+        model=policy_for_trainer(policy_path),
         reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),
         args=args,
         train_dataset=dataset,
@@ -494,7 +530,9 @@ def _warmup_state(config: TrainConfig) -> str:
     from training.sft import is_checkpoint, warmup_folder
 
     final = warmup_folder(config) / "final"
-    return f"cached at {final}" if is_checkpoint(final) else f"trained first (minutes), then cached at {final}"
+    return (
+        f"cached at {final}" if is_checkpoint(final) else f"trained first (minutes), then cached at {final}"
+    )
 
 
 def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any]:
@@ -505,6 +543,7 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
     from transformers import AutoConfig, AutoTokenizer
 
     from agents.chat_format import ChatTokens
+    from agents.policy_checkpoint import CheckpointError, model_source
     from training.config import CONFIG_DIR, accelerate_processes
 
     if os.environ.get("WORLD_SIZE"):
@@ -530,8 +569,12 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
     chat = ChatTokens(tokenizer)
     context: int | None = None
     try:
+        architecture = model_source(path)  # an adapter checkpoint's architecture is its base's
+    except CheckpointError as exc:
+        raise TrainingSetupError(str(exc)) from None
+    try:
         context = getattr(
-            AutoConfig.from_pretrained(path, local_files_only=True), "max_position_embeddings", None
+            AutoConfig.from_pretrained(architecture, local_files_only=True), "max_position_embeddings", None
         )
     except Exception:
         context = None  # a tokenizer-only folder: the model's length is checked at launch
@@ -563,6 +606,10 @@ def dry_run(config: TrainConfig, accelerate_config: str | None) -> dict[str, Any
         "worst-case episode tokens": worst, "episode cap": cap, "policy context": context,
         "vllm": f"{config.vllm_mode} (max_model_length {config.vllm_max_model_length})" if config.use_vllm else "off",
         "importance sampling": config.vllm_importance_sampling_mode if config.use_vllm else "-",
+        "trained weights": (
+            f"LoRA adapters r={config.lora_r} ({config.lora_target_modules}), lr {config.lora_learning_rate}"
+            if config.lora else f"every weight, lr {config.learning_rate}"
+        ),
         "warm-up": _warmup_state(config),
     }  # fmt: skip
 

@@ -13,8 +13,9 @@ Examples::
     python -m training.grpo --env sotopia --model runs/sft/final     # GRPO from the warm-up
     python -m training.sft --model Qwen/Qwen3-0.6B --mcq-examples 4000 --social-examples 1000 --output-dir runs/sft-q
 
-The result is a transformers checkpoint at ``DIR/final`` (LoRA adapters are merged into it), usable
-as ``--model DIR/final`` for training and ``sip:DIR/final`` for evaluation.
+The result is a transformers checkpoint at ``DIR/final`` (with ``--lora``, the adapters merged into
+it), usable as ``--model DIR/final`` for training and ``sip:DIR/final`` for evaluation. The warm-up
+trains every weight unless ``sft_lora`` is set; GRPO's ``lora`` does not apply to it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,21 @@ from training.config import PRESETS, TrainConfig, build_config, default_preset, 
 
 SFT_FIELDS = (
     "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_micro_batch_size", "sft_learning_rate",
-    "sft_seed", "lora", "lora_r", "lora_alpha", "lora_target_modules", "think_prefill", "tom_orders", "tom_rules",
-    "tom_steps", "env", "seed", "heldout_seed",
+    "sft_seed", "sft_lora", "think_prefill", "tom_orders", "tom_rules", "tom_steps", "env", "seed", "heldout_seed",
 )  # fmt: skip
 """The config fields the warm-up depends on (its cache key; nothing else changes its result)."""
+
+SFT_LORA_FIELDS = ("lora_r", "lora_alpha", "lora_target_modules")
+"""Fields the warm-up depends on only when it trains adapters (``sft_lora``)."""
+
+
+def sft_settings(config: TrainConfig) -> dict[str, Any]:
+    """The settings the warm-up's result depends on: :data:`SFT_FIELDS`, and the adapter shape with ``sft_lora``.
+
+    GRPO's ``lora`` is not among them: switching it neither retrains the warm-up nor reuses one trained otherwise.
+    """
+    fields = SFT_FIELDS + (SFT_LORA_FIELDS if config.sft_lora else ())
+    return {k: getattr(config, k) for k in fields}
 
 
 def tom_config(config: TrainConfig) -> Any:
@@ -102,7 +114,7 @@ def cache_key(config: TrainConfig, examples: list[Any]) -> str:
     import trl
 
     payload = {
-        "settings": {k: getattr(config, k) for k in SFT_FIELDS},
+        "settings": sft_settings(config),
         "examples": hashlib.sha256(
             json.dumps([[e.messages, e.completion] for e in examples]).encode()
         ).hexdigest(),
@@ -111,9 +123,9 @@ def cache_key(config: TrainConfig, examples: list[Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def lora_config(config: TrainConfig) -> Any:
-    """PEFT's ``LoraConfig`` for a run with ``lora: true``, else None."""
-    if not config.lora:
+def lora_config(config: TrainConfig, *, warmup: bool = False) -> Any:
+    """PEFT's ``LoraConfig`` for GRPO with ``lora: true`` (the warm-up: ``sft_lora: true``), else None."""
+    if not (config.sft_lora if warmup else config.lora):
         return None
     from peft import LoraConfig
 
@@ -175,7 +187,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=lora_config(config),
+        peft_config=lora_config(config, warmup=True),
     )
     from training.callbacks import MetricsJSONL
 
@@ -183,7 +195,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     started = time.perf_counter()
     trainer.train()
     model = trainer.model
-    if config.lora:
+    if config.sft_lora:
         model = model.merge_and_unload()
     final = output_dir / "final"
     model.save_pretrained(final, safe_serialization=True)
@@ -197,7 +209,7 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
         "steps": trainer.state.global_step,
         "seconds": round(time.perf_counter() - started, 1),
         "final_loss": next((h["loss"] for h in reversed(trainer.state.log_history) if "loss" in h), None),
-        "settings": {k: getattr(config, k) for k in SFT_FIELDS},
+        "settings": sft_settings(config),
     }
     (output_dir / "sft_summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return final
@@ -267,7 +279,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, dest="sft_batch_size")
     p.add_argument("--learning-rate", "--lr", type=float, dest="sft_learning_rate")
     p.add_argument("--seed", type=int, dest="sft_seed", help="generator seed of the warm-up's ToM items")
-    p.add_argument("--lora", action="store_true", default=None, help="train LoRA adapters, merged at the end")
+    p.add_argument(
+        "--lora",
+        action="store_true",
+        default=None,
+        dest="sft_lora",
+        help="train LoRA adapters, merged at the end",
+    )
     return p.parse_args(argv)
 
 
@@ -277,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {
         k: getattr(args, k)
         for k in ("model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size",
-                  "sft_learning_rate", "sft_seed", "lora")
+                  "sft_learning_rate", "sft_seed", "sft_lora")
     }  # fmt: skip
     try:
         config = build_config(args.preset or default_preset(), args.config, overrides)
