@@ -9,7 +9,6 @@ from agents.llm import (
     action_type_from_text,
     fit_to_available,
     parse_action,
-    split_reasoning,
 )
 from agents.scripted import ScriptedAgent
 from agents.socialr1 import SocialR1Agent
@@ -30,5 +29,4 @@ __all__ = [
     "build_agent",
     "fit_to_available",
     "parse_action",
-    "split_reasoning",
 ]

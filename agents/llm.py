@@ -21,6 +21,7 @@ from agents import prompts
 from agents.base import AgentCallError
 from agents.client import ChatResult, Endpoint, LLMCallError, RetryPolicy, chat, resolve_endpoint
 from agents.json_text import fenced_blocks, json_objects, strip_fences
+from agents.sip import SIP
 from envs.types import ActionType, AgentAction, Observation, Turn
 from scenarios.schema import EpisodeSetup
 
@@ -36,8 +37,8 @@ class AgentTurnRecord(Turn):
     """
 
     attempts: int = Field(1, description="Model calls made for this act (empty replies retried).")
-    sip_ok: bool | None = Field(None, description="SIP agents: the output passed agents.sip.check_sip.")
-    sip_problems: list[str] = Field(default_factory=list, description="SIP agents: what check_sip found.")
+    sip_ok: bool | None = Field(None, description="SIP agents: the output passed agents.sip.SIP.check.")
+    sip_problems: list[str] = Field(default_factory=list, description="SIP agents: what SIP.check found.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,20 +257,6 @@ def parse_action(
     return action, changed or not read.clean
 
 
-_THINK_RE = re.compile(r"^\s*<think>(?P<think>.*?)(?:</think>(?P<rest>.*)|$)", re.DOTALL | re.IGNORECASE)
-
-
-def split_reasoning(text: str) -> tuple[str | None, str]:
-    """Split a leading ``<think>...</think>`` block off a reply: (reasoning or None, the rest).
-
-    An unclosed ``<think>`` makes the whole reply reasoning (the rest is empty).
-    """
-    match = _THINK_RE.match(text or "")
-    if match is None:
-        return None, text or ""
-    return match.group("think").strip(), match.group("rest") or ""
-
-
 # --------------------------------------------------------------------------------------------------
 # The agent
 
@@ -374,7 +361,7 @@ class LLMAgent:
         A leading ``<think>...</think>`` block (reasoning models) is kept as reasoning, never
         parsed as the act; an unclosed one leaves no act.
         """
-        reasoning, rest = split_reasoning(text)
+        reasoning, rest = SIP.split_reasoning(text)
         try:
             action, fallback = parse_action(
                 rest, observation.available_actions, name=self.name or observation.agent

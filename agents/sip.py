@@ -1,4 +1,4 @@
-"""The Social-R1 output format, in one place: prompt text, a tolerant parser and a strict checker.
+"""The Social-R1 output format as one object, :data:`SIP`: prompt text, parser, checker and format rewards.
 
 A SIP (social information processing) completion looks like::
 
@@ -10,10 +10,14 @@ A SIP (social information processing) completion looks like::
     </think>
     <Answer>B</Answer>
 
-:func:`parse_sip` reads whatever a model actually wrote (any tag case, markdown around the stage
-markers, a missing ``</think>``, chatter outside the tags) and never raises. :func:`check_sip`
-lists every deviation from the canonical shape. The reward terms in ``training/rewards.py`` are
-built on both.
+The format object owns everything that knows this shape, the way a verifiers parser owns its
+format reward: :meth:`SIPFormat.instructions` (what the policy is told), :meth:`SIPFormat.parse`
+(reads whatever a model actually wrote: any tag case, markdown around the stage markers, a
+missing ``</think>``, chatter outside the tags; never raises), :meth:`SIPFormat.check` (every
+deviation from the canonical shape), :meth:`SIPFormat.render` (a canonical reply), and the two
+training terms that judge the shape, :meth:`SIPFormat.format_reward` and
+:meth:`SIPFormat.structure_reward`. Reading an MCQ choice out of the answer is not SIP: it lives
+in :mod:`eval.answers`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 SIP_STAGES: tuple[str, ...] = (
     "Cue Encoding",
@@ -42,111 +46,38 @@ STAGE_GUIDE: dict[str, str] = {
     "Goal Clarification": "the goal you serve (or what the question asks) and its limits.",
     "Response Generation": "the possible responses, weighed against the goal; pick one.",
 }
-"""One-line guidance per stage, used in the instructions."""
+"""One-line guidance per stage, used in the instructions (and by the content judge)."""
 
-_LETTERS = string.ascii_uppercase
+Task = Literal["mcq", "free", "social"]
+"""What the ``<Answer>`` holds: an option letter, a few words, or a social act."""
 
-
-# --------------------------------------------------------------------------------------------------
-# Prompt text
-
-
-def _skeleton(answer_example: str) -> str:
-    lines = ["<think>"]
-    lines += [f"{i}. {stage}: ..." for i, stage in enumerate(SIP_STAGES, 1)]
-    lines += ["</think>", f"<Answer>{answer_example}</Answer>"]
-    return "\n".join(lines)
-
-
-_ANSWER_SPEC: dict[str, tuple[str, str]] = {
+ANSWER_SPECS: dict[str, tuple[str, str]] = {
     "mcq": ("The answer is the letter of one option.", "B"),
+    "free": ("The answer is a few words.", "..."),
     "social": (
-        "The answer is what your character does next (the words they say); "
-        "the others see only the answer, never your reasoning.",
+        "The answer is your next act, all the others see: the words you say, or "
+        '{"action_type": "<type>", "argument": "..."} for another action type.',
         "...",
     ),
 }
+"""Per task: the sentence saying what goes inside ``<Answer>``, and the example answer in the skeleton."""
+
+AnswerSource = Literal["answer", "after_think", "whole"]
+"""Where a reply's answer was read: its ``<Answer>``, the text after ``</think>``, or the whole reply."""
+
+_LETTERS = string.ascii_uppercase
+_TAG_ORDER: tuple[tuple[str, bool], ...] = (
+    ("think", False),
+    ("think", True),
+    ("answer", False),
+    ("answer", True),
+)
+"""The canonical tag sequence as (kind, closing) pairs: <think> </think> <Answer> </Answer>."""
 
 
-def build_instructions(task: Literal["mcq", "social"] = "social", answer_spec: str | None = None) -> str:
-    """System-prompt text that explains the SIP format for ``task``.
-
-    ``answer_spec`` replaces the default sentence describing what goes inside ``<Answer>``
-    (for example an agent that wants a JSON action there). Kept short on purpose: every prompt
-    token is paid for on every turn of every training episode.
-    """
-    if task not in _ANSWER_SPEC:
-        raise ValueError(f"unknown task {task!r}; expected 'mcq' or 'social'")
-    spec, example = _ANSWER_SPEC[task]
-    if answer_spec is not None:
-        spec, example = answer_spec, "..."
-    stages = "\n".join(f"{i}. {s}: {STAGE_GUIDE[s]}" for i, s in enumerate(SIP_STAGES, 1))
-    return (
-        "Reason inside <think></think> in four numbered stages, in this order:\n"
-        f"{stages}\n"
-        f"Then give your answer once inside <Answer></Answer> and stop. {spec}\n"
-        f"Shape:\n{_skeleton(example)}"
-    )
-
-
-SYSTEM_PROMPT: str = build_instructions("social")
-"""The SIP system prompt for social episodes (``build_instructions("social")``)."""
-
-
-class MCQLike(Protocol):
-    """Anything shaped like ``eval.items.MCQItem``: options plus a rendered question."""
-
-    options: list[str]
-
-    def render(self) -> str:
-        """Story, question and lettered options as one block of text."""
-        ...
-
-
-def mcq_messages(item: MCQLike, sip: bool = True) -> list[dict[str, str]]:
-    """Chat messages asking ``item``: SIP reasoning then ``<Answer>``, or (``sip=False``) just the answer.
-
-    Plain mode asks for the option letter alone (or a short phrase for free-text items).
-    """
-    letters = _LETTERS[: len(item.options)]
-    if item.options:
-        choose = f"one of {', '.join(letters)}" if len(letters) > 1 else letters
-        ask_plain = f"Reply with the letter of the correct option ({choose}) and nothing else."
-        ask_sip = f"Answer with the letter of the correct option ({choose}) inside <Answer></Answer>."
-    else:
-        ask_plain = "Reply with the answer in a few words and nothing else."
-        ask_sip = "Answer in a few words inside <Answer></Answer>."
-    if sip:
-        system = build_instructions(
-            "mcq",
-            None if item.options else "The answer is a few words.",
-        )
-        return [
-            {"role": "system", "content": system},
-            {"role": "user", "content": f"{item.render()}\n\n{ask_sip}"},
-        ]
-    system = "You answer questions about stories and social situations. Be accurate and brief."
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"{item.render()}\n\n{ask_plain}"},
-    ]
-
-
-def format_sip(stages: Mapping[str, str] | Sequence[str], answer: str) -> str:
-    """The canonical SIP text for the given stage texts (by name, or four in order) and answer."""
-    if isinstance(stages, Mapping):
-        missing = [s for s in SIP_STAGES if s not in stages]
-        if missing:
-            raise ValueError(f"missing stage texts: {missing}")
-        texts = [stages[s] for s in SIP_STAGES]
-    else:
-        texts = list(stages)
-        if len(texts) != len(SIP_STAGES):
-            raise ValueError(f"expected {len(SIP_STAGES)} stage texts, got {len(texts)}")
-    body = "\n".join(
-        f"{i}. {s}: {t.strip()}" for i, (s, t) in enumerate(zip(SIP_STAGES, texts, strict=True), 1)
-    )
-    return f"<think>\n{body}\n</think>\n<Answer>{answer.strip()}</Answer>"
+def is_blank(text: str | None) -> bool:
+    """True for None or text without a single letter or digit."""
+    return text is None or not any(ch.isalnum() for ch in text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,12 +85,8 @@ def format_sip(stages: Mapping[str, str] | Sequence[str], answer: str) -> str:
 
 _TAG_RE = re.compile(r"<\s*(/?)\s*(think|answer)\s*>", re.IGNORECASE)
 
-_STAGE_NAME_RE = {
-    "Cue Encoding": r"cue[ \t_-]*encoding",
-    "Cue Interpretation": r"cue[ \t_-]*interpretation",
-    "Goal Clarification": r"goal[ \t_-]*clarification",
-    "Response Generation": r"response[ \t_-]*generation",
-}
+_STAGE_NAME_RE = {s: r"[ \t_-]*".join(w.lower() for w in s.split()) for s in SIP_STAGES}
+"""Each stage name as a pattern: its words in any case, joined by spaces, tabs, ``_`` or ``-``."""
 
 _MARKER_RE = re.compile(
     r"""
@@ -211,7 +138,7 @@ class StageMark:
 
 @dataclass(frozen=True)
 class SIPParse:
-    """What :func:`parse_sip` found.
+    """What :meth:`SIPFormat.parse` found.
 
     ``think`` and ``answer`` are the stripped contents (None when absent). ``stages`` maps every
     stage name to the stripped text after its first marker (None when the marker is absent).
@@ -255,6 +182,32 @@ class SIPParse:
         return tuple(s for s in SIP_STAGES if not is_blank(self.stages.get(s)))
 
     @property
+    def answer_source(self) -> AnswerSource:
+        """Where the answer is read: the ``<Answer>``; else non-blank text after ``</think>``; else the whole reply."""
+        if self.answer is not None:
+            return "answer"
+        if self.think_span is not None and self.suffix.strip():
+            return "after_think"
+        return "whole"
+
+    @property
+    def final_answer(self) -> str:
+        """The answer this reply gives, read from :attr:`answer_source` (stripped)."""
+        source = self.answer_source
+        if source == "answer":
+            return self.answer or ""
+        return self.suffix.strip() if source == "after_think" else self.text.strip()
+
+    @property
+    def reasoning_without_answer(self) -> bool:
+        """True when the reply reasons (a think block or stage markers) but gives no answer to read.
+
+        Its whole text is then the only answer there is; an agent must not play it, since the
+        others would see the reasoning.
+        """
+        return self.answer_source == "whole" and (self.think_span is not None or bool(self.order))
+
+    @property
     def first_order(self) -> tuple[str, ...]:
         """Stage markers in order of first appearance (repeats dropped)."""
         seen: list[str] = []
@@ -264,11 +217,6 @@ class SIPParse:
         return tuple(seen)
 
 
-def is_blank(text: str | None) -> bool:
-    """True for None or text without a single letter or digit."""
-    return text is None or not any(ch.isalnum() for ch in text)
-
-
 def _find_tags(text: str) -> list[Tag]:
     return [
         Tag(kind=m.group(2).lower(), closing=bool(m.group(1)), start=m.start(), end=m.end())  # type: ignore[arg-type]
@@ -276,7 +224,7 @@ def _find_tags(text: str) -> list[Tag]:
     ]
 
 
-def find_stage_marks(region: str, offset: int = 0) -> list[StageMark]:
+def _stage_marks(region: str, offset: int = 0) -> list[StageMark]:
     """Stage markers in ``region`` with the text each introduces (up to the next marker)."""
     found: list[tuple[str, int, int]] = []
     for m in _MARKER_RE.finditer(region):
@@ -310,17 +258,8 @@ def find_stage_marks(region: str, offset: int = 0) -> list[StageMark]:
     return marks
 
 
-def parse_sip(text: str) -> SIPParse:
-    """Parse a (possibly messy) SIP completion. Never raises on a string.
-
-    Rules: the reasoning runs from the first ``<think>`` to the next ``</think>``; when that is
-    missing it ends at the first ``<Answer>`` after it, else at the end of the text; with no
-    ``<think>`` but a ``</think>`` it starts at the beginning of the text. The answer is the
-    last ``<Answer>`` block after the reasoning (an unclosed one runs to the end of the text; a
-    lone ``</Answer>`` closes an answer that starts right after the reasoning); when none
-    follows the reasoning, blocks anywhere count. Stage markers are looked for in the reasoning,
-    or, without one, in the text before the answer (or the whole text).
-    """
+def _parse(text: str) -> SIPParse:
+    """Parse ``text``; the rules are in :meth:`SIPFormat.parse`."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     tags = _find_tags(text)
@@ -372,13 +311,13 @@ def parse_sip(text: str) -> SIPParse:
     else:
         region_start, region_end = 0, len(text)
         region_is_think = False
-    marks = find_stage_marks(text[region_start:region_end], region_start)
+    marks = _stage_marks(text[region_start:region_end], region_start)
     stages: dict[str, str | None] = dict.fromkeys(SIP_STAGES)
     for mark in marks:
         if stages[mark.stage] is None:
             stages[mark.stage] = mark.text
     answer_text = text[answer_span[0] : answer_span[1]].strip() if answer_span else None
-    answer_marks = tuple(m.stage for m in find_stage_marks(answer_text)) if answer_text else ()
+    answer_marks = tuple(m.stage for m in _stage_marks(answer_text)) if answer_text else ()
     return SIPParse(
         text=text,
         think=text[think_span[0] : think_span[1]].strip() if think_span else None,
@@ -427,13 +366,9 @@ def _answer_blocks(
     return blocks
 
 
-# --------------------------------------------------------------------------------------------------
-# Strict checking
-
-
 @dataclass(frozen=True)
 class SIPCheck:
-    """Result of :func:`check_sip`: ``ok`` when ``problems`` is empty."""
+    """Result of :meth:`SIPFormat.check`: ``ok`` when ``problems`` is empty."""
 
     ok: bool
     problems: list[str]
@@ -447,190 +382,250 @@ _ALIAS_RE: dict[str, re.Pattern[str]] = {
 """Tags models write in place of ``<think>`` / ``<Answer>``: named in the checker's message, never accepted."""
 
 
-def check_sip(text: str) -> SIPCheck:
-    """Strictly check ``text`` against the canonical SIP shape; list every problem found.
-
-    Tags may use any letter case (``<answer>``); everything else must be canonical: one
-    ``<think>`` then one ``</think>`` then one ``<Answer>`` then one ``</Answer>``, only whitespace
-    outside and between the blocks, a non-empty answer, and the four stages inside ``<think>``,
-    each once, non-empty and in order, with no stage marker inside the answer.
-    """
-    p = parse_sip(text)
-    problems: list[str] = []
-    for kind, name in (("think", "think"), ("answer", "Answer")):
-        n_open, n_close = p.count(kind, False), p.count(kind, True)  # type: ignore[arg-type]
-        if n_open == 0:
-            alias = _ALIAS_RE[kind].search(text)
-            problems.append(f"missing <{name}>" + (f" (found {alias.group(0)!r} instead)" if alias else ""))
-        elif n_open > 1:
-            problems.append(f"more than one <{name}>" + (" block" if kind == "answer" else ""))
-        if n_close == 0:
-            problems.append(f"missing </{name}>")
-        elif n_close > 1:
-            problems.append(f"more than one </{name}>")
-        if n_open == 1 and n_close == 1:
-            o = next(t for t in p.tags if t.kind == kind and not t.closing)
-            c = next(t for t in p.tags if t.kind == kind and t.closing)
-            if c.start < o.start:
-                problems.append(f"</{name}> before <{name}>")
-    first_answer = next((t for t in p.tags if t.kind == "answer" and not t.closing), None)
-    last_think_close = next((t for t in reversed(p.tags) if t.kind == "think" and t.closing), None)
-    if (
-        first_answer is not None
-        and last_think_close is not None
-        and first_answer.start < last_think_close.start
-    ):
-        problems.append("<Answer> before </think>")
-    if p.prefix.strip():
-        problems.append("text before <think>")
-    if p.between.strip():
-        problems.append("text between </think> and <Answer>")
-    if p.suffix.strip():
-        problems.append("text after </Answer>" if p.answer_closed else "text after </think>")
-    if p.answer is not None and not p.answer.strip():
-        problems.append("empty <Answer>")
-    for stage in SIP_STAGES:
-        n = p.order.count(stage)
-        if n == 0:
-            problems.append(f"stage {stage!r} missing")
-            continue
-        if n > 1:
-            problems.append(f"stage {stage!r} appears more than once")
-        if is_blank(p.stages[stage]):
-            problems.append(f"empty stage {stage!r}")
-    first = {s: p.order.index(s) for s in SIP_STAGES if s in p.order}
-    present = [s for s in SIP_STAGES if s in first]
-    for prev, cur in itertools.pairwise(present):
-        if first[cur] < first[prev]:
-            problems.append(f"stage {prev!r} appears after {cur!r}")
-    if p.has_think:
-        for stage in dict.fromkeys(
-            m.stage for part in (p.prefix, p.between, p.suffix) for m in find_stage_marks(part)
-        ):
-            problems.append(f"stage {stage!r} outside <think>")
-    for stage in dict.fromkeys(p.answer_marks):
-        problems.append(f"stage {stage!r} inside <Answer>")
-    return SIPCheck(ok=not problems, problems=list(dict.fromkeys(problems)), parse=p)
+def _longest_increasing(seq: Sequence[int]) -> int:
+    """Length of the longest strictly increasing subsequence (O(n^2), n <= a handful)."""
+    best: list[int] = []
+    for i, x in enumerate(seq):
+        best.append(1 + max((best[j] for j in range(i) if seq[j] < x), default=0))
+    return max(best, default=0)
 
 
 # --------------------------------------------------------------------------------------------------
-# Answers
+# The format object
 
 
-def extract_answer(text: str) -> str:
-    """The ``<Answer>`` content if present; else the text after ``</think>``; else the whole text (stripped)."""
-    p = parse_sip(text)
-    if p.answer is not None:
-        return p.answer
-    if p.think_span is not None and p.suffix.strip():
-        return p.suffix.strip()
-    return p.text.strip()
+class SIPFormat:
+    """The SIP reply format: the prompt text that asks for it, and the reading and judging of replies.
 
-
-_FULL_LETTER_RE = re.compile(
-    r"""^\W*
-    (?: (?:the\s+)? (?:final\s+|correct\s+|best\s+)? (?:answer|option|choice) (?:\s+is)? \s* [:=\-]? \s* )?
-    [(\[{]* (?P<letter>[A-Za-z]) [)\]}]*
-    [\s.)\]:]*\W*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_BRACKET_LETTER_RE = re.compile(r"\[\[\s*([A-Za-z])\s*\]\]")
-_LEADING_LETTER_RE = re.compile(r"^[\s*_`]*[(\[]?([A-Za-z])(?:[)\]]|[.:,]\s|[.:,]$|\s+[-–—]\s)")
-_KEYWORD_LETTER_RE = re.compile(
-    r"(?i:answer|option|choice)(?:\s+(?i:is))?\s*[:=\-]?\s*(?:[(\[]([A-Za-z])[)\]]|\b([A-Z])\b(?!['’]))"
-)
-
-
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^\w\s']", " ", text)
-    return " ".join(text.split())
-
-
-def _letter_index(letter: str, n_options: int) -> int | None:
-    i = _LETTERS.find(letter.upper())
-    return i if 0 <= i < n_options else None
-
-
-def parse_letter(text: str, n_options: int) -> int | None:
-    """The option index named by a letter in an answer text ("B", "(b)", "[[B]]", "Answer: B", "b) ..."), or None."""
-    s = text.strip().strip("*_`").strip()
-    for rx in (_FULL_LETTER_RE, _BRACKET_LETTER_RE, _LEADING_LETTER_RE):
-        m = rx.search(s)
-        if m:
-            i = _letter_index(m.group(1), n_options)
-            if i is not None:
-                return i
-    hits = {_letter_index(a or b, n_options) for a, b in _KEYWORD_LETTER_RE.findall(s)}
-    hits.discard(None)
-    return hits.pop() if len(hits) == 1 else None
-
-
-def _contains_phrase(haystack: str, needle: str) -> bool:
-    return bool(needle) and f" {needle} " in f" {haystack} "
-
-
-def match_option_text(answer: str, options: Sequence[str]) -> int | None:
-    """The option whose text best matches ``answer`` (case/whitespace/punctuation-insensitive), if unique.
-
-    Exact match first; then the options contained in the answer (the longest, when it contains
-    every other contained option); then the single option containing the answer.
+    Every part of the code that writes, reads or rewards this format calls the one instance
+    :data:`SIP`, so the stage names, the tag order and the answer rules exist once.
     """
-    a = _norm(answer)
-    if not a:
-        return None
-    normed = [_norm(o) for o in options]
-    exact = [i for i, o in enumerate(normed) if o and o == a]
-    if exact:
-        return exact[0] if len(exact) == 1 else None
-    inside = [i for i, o in enumerate(normed) if _contains_phrase(a, o)]
-    if inside:
-        best = max(inside, key=lambda i: len(normed[i]))
-        if all(
-            j == best or (_contains_phrase(normed[best], normed[j]) and normed[j] != normed[best])
-            for j in inside
+
+    stages: tuple[str, ...] = SIP_STAGES
+    """The stage names, in their required order."""
+    prefill: str = THINK_PREFILL
+    """The opening of a reply, written into the prompt where the backend can continue it."""
+
+    # ---------------------------------------------------------------------------------------------
+    # Writing
+
+    def stage_list(self) -> str:
+        """The numbered stages with one line of guidance each, one per line."""
+        return "\n".join(f"{i}. {s}: {STAGE_GUIDE[s]}" for i, s in enumerate(self.stages, 1))
+
+    def skeleton(self, answer_example: str) -> str:
+        """The shape of a reply with ``...`` for each stage text and ``answer_example`` as the answer."""
+        lines = ["<think>"]
+        lines += [f"{i}. {stage}: ..." for i, stage in enumerate(self.stages, 1)]
+        lines += ["</think>", f"<Answer>{answer_example}</Answer>"]
+        return "\n".join(lines)
+
+    def instructions(self, task: Task = "social", answer_spec: str | None = None) -> str:
+        """System-prompt text that explains the SIP format for ``task`` (see :data:`ANSWER_SPECS`).
+
+        ``answer_spec`` replaces the task's sentence describing what goes inside ``<Answer>``
+        (then the skeleton's answer is ``...``). Kept short on purpose: every prompt token is paid
+        for on every turn of every training episode.
+        """
+        if task not in ANSWER_SPECS:
+            raise ValueError(f"unknown task {task!r}; expected one of {', '.join(map(repr, ANSWER_SPECS))}")
+        spec, example = ANSWER_SPECS[task]
+        if answer_spec is not None:
+            spec, example = answer_spec, "..."
+        return (
+            "Reason inside <think></think> in four numbered stages, in this order:\n"
+            f"{self.stage_list()}\n"
+            f"Then give your answer once inside <Answer></Answer> and stop. {spec}\n"
+            f"Shape:\n{self.skeleton(example)}"
+        )
+
+    def render(self, stages: Mapping[str, str] | Sequence[str], answer: str) -> str:
+        """The canonical reply for the given stage texts (by name, or four in order) and answer."""
+        if isinstance(stages, Mapping):
+            missing = [s for s in self.stages if s not in stages]
+            if missing:
+                raise ValueError(f"missing stage texts: {missing}")
+            texts = [stages[s] for s in self.stages]
+        else:
+            texts = list(stages)
+            if len(texts) != len(self.stages):
+                raise ValueError(f"expected {len(self.stages)} stage texts, got {len(texts)}")
+        body = "\n".join(
+            f"{i}. {s}: {t.strip()}" for i, (s, t) in enumerate(zip(self.stages, texts, strict=True), 1)
+        )
+        return f"<think>\n{body}\n</think>\n<Answer>{answer.strip()}</Answer>"
+
+    # ---------------------------------------------------------------------------------------------
+    # Reading
+
+    def parse(self, text: str) -> SIPParse:
+        """Parse a (possibly messy) reply. Never raises on a string.
+
+        Rules: the reasoning runs from the first ``<think>`` to the next ``</think>``; when that is
+        missing it ends at the first ``<Answer>`` after it, else at the end of the text; with no
+        ``<think>`` but a ``</think>`` it starts at the beginning of the text. The answer is the
+        last ``<Answer>`` block after the reasoning (an unclosed one runs to the end of the text; a
+        lone ``</Answer>`` closes an answer that starts right after the reasoning); when none
+        follows the reasoning, blocks anywhere count. Stage markers are looked for in the reasoning,
+        or, without one, in the text before the answer (or the whole text).
+        """
+        return _parse(text)
+
+    def parse_answer(self, text: str) -> str:
+        """The answer a reply gives: its ``<Answer>``, else the text after ``</think>``, else the whole reply."""
+        return self.parse(text).final_answer
+
+    def split_reasoning(self, text: str) -> tuple[str | None, str]:
+        """A reasoning block that opens a reply, split off: (reasoning or None, the rest as written).
+
+        For replies that need not follow the SIP format (reasoning models behind a plain agent):
+        the reasoning must open the reply, as ``<think>...</think>`` or as text ending in
+        ``</think>``; an unclosed ``<think>`` makes the whole reply reasoning (the rest is empty).
+        """
+        p = self.parse(text)
+        if p.think_span is None or p.prefix.strip():
+            return None, p.text
+        close = next(
+            (t for t in p.tags if t.kind == "think" and t.closing and t.start == p.think_span[1]), None
+        )
+        if close is None:
+            return p.text[p.think_span[0] :].strip(), ""
+        return p.think, p.text[close.end :]
+
+    def check(self, text: str) -> SIPCheck:
+        """Strictly check ``text`` against the canonical shape; list every problem found.
+
+        Tags may use any letter case (``<answer>``); everything else must be canonical: one
+        ``<think>`` then one ``</think>`` then one ``<Answer>`` then one ``</Answer>``, only whitespace
+        outside and between the blocks, a non-empty answer, and the four stages inside ``<think>``,
+        each once, non-empty and in order, with no stage marker inside the answer.
+        """
+        p = self.parse(text)
+        problems: list[str] = []
+        for kind, name in (("think", "think"), ("answer", "Answer")):
+            n_open, n_close = p.count(kind, False), p.count(kind, True)  # type: ignore[arg-type]
+            if n_open == 0:
+                alias = _ALIAS_RE[kind].search(p.text)
+                problems.append(
+                    f"missing <{name}>" + (f" (found {alias.group(0)!r} instead)" if alias else "")
+                )
+            elif n_open > 1:
+                problems.append(f"more than one <{name}>" + (" block" if kind == "answer" else ""))
+            if n_close == 0:
+                problems.append(f"missing </{name}>")
+            elif n_close > 1:
+                problems.append(f"more than one </{name}>")
+            if n_open == 1 and n_close == 1:
+                o = next(t for t in p.tags if t.kind == kind and not t.closing)
+                c = next(t for t in p.tags if t.kind == kind and t.closing)
+                if c.start < o.start:
+                    problems.append(f"</{name}> before <{name}>")
+        first_answer = next((t for t in p.tags if t.kind == "answer" and not t.closing), None)
+        last_think_close = next((t for t in reversed(p.tags) if t.kind == "think" and t.closing), None)
+        if (
+            first_answer is not None
+            and last_think_close is not None
+            and first_answer.start < last_think_close.start
         ):
-            return best
-        return None
-    if len(a) >= 3:
-        around = [i for i, o in enumerate(normed) if _contains_phrase(o, a)]
-        if len(around) == 1:
-            return around[0]
-    return None
+            problems.append("<Answer> before </think>")
+        if p.prefix.strip():
+            problems.append("text before <think>")
+        if p.between.strip():
+            problems.append("text between </think> and <Answer>")
+        if p.suffix.strip():
+            problems.append("text after </Answer>" if p.answer_closed else "text after </think>")
+        if p.answer is not None and not p.answer.strip():
+            problems.append("empty <Answer>")
+        for stage in self.stages:
+            n = p.order.count(stage)
+            if n == 0:
+                problems.append(f"stage {stage!r} missing")
+                continue
+            if n > 1:
+                problems.append(f"stage {stage!r} appears more than once")
+            if is_blank(p.stages[stage]):
+                problems.append(f"empty stage {stage!r}")
+        first = {s: p.order.index(s) for s in self.stages if s in p.order}
+        present = [s for s in self.stages if s in first]
+        for prev, cur in itertools.pairwise(present):
+            if first[cur] < first[prev]:
+                problems.append(f"stage {prev!r} appears after {cur!r}")
+        if p.has_think:
+            for stage in dict.fromkeys(
+                m.stage for part in (p.prefix, p.between, p.suffix) for m in _stage_marks(part)
+            ):
+                problems.append(f"stage {stage!r} outside <think>")
+        for stage in dict.fromkeys(p.answer_marks):
+            problems.append(f"stage {stage!r} inside <Answer>")
+        return SIPCheck(ok=not problems, problems=list(dict.fromkeys(problems)), parse=p)
+
+    # ---------------------------------------------------------------------------------------------
+    # Format rewards (training terms ``format`` and ``structure``)
+
+    def format_reward(self, completion: str, ok: float = 1.0, bad: float = -1.0, **_: Any) -> float:
+        """``ok`` (1.0) when the tags appear exactly once each and in order, else ``bad`` (-1.0).
+
+        Formula: let T be the sequence of ``<think>``, ``</think>``, ``<Answer>``, ``</Answer>`` tags
+        in the completion (any letter case, whitespace inside the brackets allowed); reward = ok if
+        T == (<think>, </think>, <Answer>, </Answer>) else bad. Range {bad, ok} = {-1, 1} by default
+        (ToM-RL style). Text outside the tags and the stage layout are not judged here (see
+        :meth:`structure_reward` and :meth:`check`).
+        """
+        tags = tuple((t.kind, t.closing) for t in self.parse(completion).tags)
+        return ok if tags == _TAG_ORDER else bad
+
+    def structure_reward(self, completion: str, **_: Any) -> float:
+        """Share of the four stages present, non-empty and in order; in [0, 1].
+
+        Formula: take the stage markers in order of first appearance (inside ``<think>``, or in the
+        text before the answer when there is no reasoning block), keep those whose text holds a
+        letter or digit, map each to its canonical index (Cue Encoding 0 ... Response Generation 3);
+        reward = (length of the longest strictly increasing subsequence of those indices) / 4.
+        All four in order: 1.0; one swapped pair: 0.75; none: 0.0.
+        """
+        p = self.parse(completion)
+        idx = [self.stages.index(s) for s in p.first_order if not is_blank(p.stages[s])]
+        return _longest_increasing(idx) / len(self.stages)
 
 
-_LISTED_OPTION_RE = re.compile(r"^[\s*_`]*[(\[]?([A-Za-z])[.):\]]\s+\S", re.MULTILINE)
+SIP = SIPFormat()
+"""The SIP format; every writer, reader and format reward of SIP replies uses this instance."""
 
 
-def recites_options(answer: str, n_options: int) -> bool:
-    """True when the answer lists two or more lettered options (``A. ...`` / ``B) ...`` on their own lines).
+# --------------------------------------------------------------------------------------------------
+# MCQ prompts
 
-    Such a reply restates the choices instead of picking one; reading its first line as the
-    choice would credit "A" to a model that only copied the list.
+
+class MCQLike(Protocol):
+    """Anything shaped like ``eval.items.MCQItem``: options plus a rendered question."""
+
+    options: list[str]
+
+    def render(self) -> str:
+        """Story, question and lettered options as one block of text."""
+        ...
+
+
+def mcq_messages(item: MCQLike, sip: bool = True) -> list[dict[str, str]]:
+    """Chat messages asking ``item``: SIP reasoning then ``<Answer>``, or (``sip=False``) just the answer.
+
+    Plain mode asks for the option letter alone (or a short phrase for free-text items).
     """
-    letters = {m.group(1).upper() for m in _LISTED_OPTION_RE.finditer(answer)}
-    valid = {chr(ord("A") + k) for k in range(n_options)}
-    return len(letters & valid) >= 2
-
-
-def parse_choice(text: str, options: list[str]) -> int | None:
-    """Read an MCQ choice from SIP or plain output: a letter, else the option text; None if unclear.
-
-    A reply that recites several lettered options is unclear (None), not its first letter; so is
-    one whose leading letter and following text name different options ("A. red box" when A is
-    the green basket and C the red box).
-    """
-    if not options:
-        return None
-    answer = extract_answer(text)
-    if recites_options(answer, len(options)):
-        return None
-    i = parse_letter(answer, len(options))
-    if i is None:
-        return match_option_text(answer, options)
-    bare = answer.strip().strip("*_`").strip()
-    if (lead := _LEADING_LETTER_RE.match(bare)) is not None:
-        named = match_option_text(bare[lead.end() :], options)
-        if named is not None and named != i:
-            return None
-    return i
+    letters = _LETTERS[: len(item.options)]
+    if item.options:
+        choose = f"one of {', '.join(letters)}" if len(letters) > 1 else letters
+        ask_plain = f"Reply with the letter of the correct option ({choose}) and nothing else."
+        ask_sip = f"Answer with the letter of the correct option ({choose}) inside <Answer></Answer>."
+    else:
+        ask_plain = "Reply with the answer in a few words and nothing else."
+        ask_sip = "Answer in a few words inside <Answer></Answer>."
+    if sip:
+        return [
+            {"role": "system", "content": SIP.instructions("mcq" if item.options else "free")},
+            {"role": "user", "content": f"{item.render()}\n\n{ask_sip}"},
+        ]
+    system = "You answer questions about stories and social situations. Be accurate and brief."
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"{item.render()}\n\n{ask_plain}"},
+    ]

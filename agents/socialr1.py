@@ -4,7 +4,7 @@ The model writes ``<think>`` with the four SIP stages (Cue Encoding, Cue Interpr
 Clarification, Response Generation) and then ``<Answer>`` holding its act: plain speech, or a
 JSON action for another action type. Only the act reaches the environment; the full text stays
 on the turn record (``raw_text``, with the ``<think>`` content as ``reasoning``) for training
-and reports, together with the result of :func:`agents.sip.check_sip` (``sip_ok``,
+and reports, together with the result of :meth:`agents.sip.SIPFormat.check` (``sip_ok``,
 ``sip_problems``).
 
 The reply is free text (no JSON constraint), so the reasoning can be written. When there is no
@@ -15,19 +15,12 @@ reasoning.
 
 from __future__ import annotations
 
-from agents import prompts, sip
+from agents import prompts
 from agents.client import Endpoint
 from agents.llm import EmptyOutputError, Interpretation, LLMAgent, UnusableOutputError, parse_action
+from agents.sip import SIP
 from envs.types import AgentAction, Observation
 from scenarios.schema import EpisodeSetup
-
-
-def answer_spec() -> str:
-    """What the SIP instructions say goes inside ``<Answer>`` for a social turn."""
-    return (
-        "The answer is your next act, all the others see: the words you say, or "
-        '{"action_type": "<type>", "argument": "..."} for another action type.'
-    )
 
 
 def new_acts_text(observation: Observation, seen: int) -> str:
@@ -59,9 +52,7 @@ class SIPDialogue:
 
     def start(self, observation: Observation) -> list[dict[str, str]]:
         """Open the conversation with the first observation; return the messages."""
-        system = f"{prompts.system_prompt(self.name or observation.agent)}\n\n" + sip.build_instructions(
-            "social", answer_spec=answer_spec()
-        )
+        system = f"{prompts.system_prompt(self.name or observation.agent)}\n\n{SIP.instructions('social')}"
         user = (
             f"{prompts.observation_prompt(observation)}\n\n"
             f"Action types:\n{prompts.action_options(observation.available_actions)}"
@@ -96,7 +87,7 @@ class SocialR1Agent(LLMAgent):
 
     structured = False
     default_max_tokens = 512
-    think_prefill: str = sip.THINK_PREFILL
+    think_prefill: str = SIP.prefill
 
     @property
     def label(self) -> str:
@@ -137,25 +128,22 @@ class SocialR1Agent(LLMAgent):
 
     def interpret(self, text: str, observation: Observation) -> Interpretation:
         """The act from ``<Answer>`` (or, failing that, from text after ``</think>``), plus the SIP check."""
-        check = sip.check_sip(text)
+        check = SIP.check(text)
         parsed = check.parse
-        if parsed.answer is not None:
-            source, fallback = parsed.answer, False
-        elif parsed.think_span is not None and parsed.suffix.strip():
-            source, fallback = parsed.suffix, True
-        elif parsed.think_span is None and not parsed.order:
-            source, fallback = text, True  # the format was ignored: no reasoning to keep private
-        else:
+        if parsed.reasoning_without_answer:
             raise UnusableOutputError("reasoning without an <Answer>")
         try:
             action, parse_fallback = parse_action(
-                source, observation.available_actions, name=self.name or observation.agent, speech_ok=True
+                parsed.final_answer,
+                observation.available_actions,
+                name=self.name or observation.agent,
+                speech_ok=True,
             )
         except EmptyOutputError as exc:
             raise UnusableOutputError("empty <Answer>" if parsed.answer is not None else str(exc)) from exc
         return Interpretation(
             action=action,
-            fallback=fallback or parse_fallback,
+            fallback=parsed.answer_source != "answer" or parse_fallback,
             reasoning=parsed.think,
             sip_ok=check.ok,
             sip_problems=tuple(check.problems),

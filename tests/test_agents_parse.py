@@ -113,14 +113,3 @@ def test_first_action_object_wins_over_nested_noise() -> None:
     text = 'Thinking {"mood": "calm"} then {"action_type": "speak", "argument": "Okay."}'
     action, fallback = parse_action(text, ALL)
     assert (action.argument, fallback) == ("Okay.", False)
-
-
-def test_split_reasoning() -> None:
-    from agents.llm import split_reasoning
-
-    assert split_reasoning('<think>be kind</think>\n{"action_type": "leave"}') == (
-        "be kind",
-        '\n{"action_type": "leave"}',
-    )
-    assert split_reasoning("  <THINK>still thinking") == ("still thinking", "")
-    assert split_reasoning("Hello <think>x</think>") == (None, "Hello <think>x</think>")

@@ -7,7 +7,7 @@ from fake_llm_server import FakeLLMServer, Reply
 
 from agents.base import AgentCallError
 from agents.client import Endpoint, RetryPolicy
-from agents.sip import SIP_STAGES, format_sip
+from agents.sip import SIP, SIP_STAGES
 from agents.socialr1 import SocialR1Agent
 from envs.types import ActionType, AgentAction, Observation
 
@@ -38,7 +38,7 @@ def agent_for(server: FakeLLMServer, local: bool = False) -> SocialR1Agent:
 
 
 async def test_only_answer_reaches_env_and_full_text_is_kept(server: FakeLLMServer) -> None:
-    text = format_sip(STAGES, "How about we split it by room size?")
+    text = SIP.render(STAGES, "How about we split it by room size?")
     server.script(Reply.text(text))
     agent = agent_for(server, local=True)
     action = await agent.act(OBS)
@@ -61,7 +61,7 @@ async def test_only_answer_reaches_env_and_full_text_is_kept(server: FakeLLMServ
 
 async def test_json_act_inside_answer(server: FakeLLMServer) -> None:
     server.script(
-        Reply.text(format_sip(STAGES, '{"action_type": "non-verbal communication", "argument": "smiles"}'))
+        Reply.text(SIP.render(STAGES, '{"action_type": "non-verbal communication", "argument": "smiles"}'))
     )
     agent = agent_for(server)
     action = await agent.act(OBS)
@@ -70,7 +70,7 @@ async def test_json_act_inside_answer(server: FakeLLMServer) -> None:
 
 
 async def test_missing_answer_tags_uses_text_after_think(server: FakeLLMServer) -> None:
-    text = format_sip(STAGES, "x").split("<Answer>")[0] + "Let's split it by room size."
+    text = SIP.render(STAGES, "x").split("<Answer>")[0] + "Let's split it by room size."
     server.script(Reply.text(text))
     agent = agent_for(server)
     action = await agent.act(OBS)
@@ -82,7 +82,7 @@ async def test_missing_answer_tags_uses_text_after_think(server: FakeLLMServer) 
 
 async def test_reasoning_without_answer_is_retried_and_never_leaked(server: FakeLLMServer) -> None:
     unfinished = "<think>\n1. Cue Encoding: Leo sighed.\n2. Cue Interpretation: he is"
-    server.script(Reply.text(unfinished), Reply.text(format_sip(STAGES, "Room size?")))
+    server.script(Reply.text(unfinished), Reply.text(SIP.render(STAGES, "Room size?")))
     agent = agent_for(server)
     action = await agent.act(OBS)
     assert action.argument == "Room size?"
@@ -101,7 +101,7 @@ async def test_never_answering_raises(server: FakeLLMServer) -> None:
 
 
 async def test_empty_answer_is_retried(server: FakeLLMServer) -> None:
-    server.script(Reply.text(format_sip(STAGES, "")), Reply.text(format_sip(STAGES, "Fine.")))
+    server.script(Reply.text(SIP.render(STAGES, "")), Reply.text(SIP.render(STAGES, "Fine.")))
     agent = agent_for(server)
     assert (await agent.act(OBS)).argument == "Fine."
     assert server.count == 2

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agents.sip import SIP_STAGES, check_sip, format_sip
+from agents.sip import SIP, SIP_STAGES
 from training.rewards import (
     DEFAULT_SCHEDULE,
     TERM_NAMES,
@@ -21,7 +21,6 @@ from training.rewards import (
     combine,
     completion_texts,
     content_reward,
-    format_reward,
     free_text_match,
     goal_reward,
     length_reward,
@@ -29,7 +28,6 @@ from training.rewards import (
     parse_judge_score,
     repetition,
     reward_terms,
-    structure_reward,
     trl_reward_funcs,
 )
 
@@ -42,7 +40,7 @@ QUESTION = "Where will Sally look for her marble when she comes back?"
 OPTIONS = ["in the basket", "in the box", "in her pocket"]
 MCQ = {"context": STORY, "question": QUESTION, "options": OPTIONS, "answer": 0}
 
-GROUNDED = format_sip(
+GROUNDED = SIP.render(
     {
         CE: "Sally put the marble in the basket, went outside, and Anne moved the marble to the box.",
         CI: "Sally was away, so she did not see the move; she still believes the marble is in the basket.",
@@ -51,7 +49,7 @@ GROUNDED = format_sip(
     },
     "A",
 )
-INVENTED = format_sip(
+INVENTED = SIP.render(
     {
         CE: "Quantum reactors overheat during monsoon festivals near volcanic harbours.",
         CI: "Purple dragons negotiate tariffs with accountants.",
@@ -97,9 +95,11 @@ texts = st.one_of(any_text, tag_soup)
 
 
 def test_format_reward_valid_and_case_insensitive() -> None:
-    assert format_reward(GROUNDED) == 1.0
-    assert format_reward(GROUNDED.replace("<Answer>", "<ANSWER>").replace("</Answer>", "</answer>")) == 1.0
-    assert format_reward("<think>x</think><Answer>B</Answer>") == 1.0  # stages are structure's business
+    assert SIP.format_reward(GROUNDED) == 1.0
+    assert (
+        SIP.format_reward(GROUNDED.replace("<Answer>", "<ANSWER>").replace("</Answer>", "</answer>")) == 1.0
+    )
+    assert SIP.format_reward("<think>x</think><Answer>B</Answer>") == 1.0  # stages are structure's business
 
 
 @pytest.mark.parametrize(
@@ -118,8 +118,8 @@ def test_format_reward_valid_and_case_insensitive() -> None:
     ],
 )
 def test_format_reward_rejects(bad: str) -> None:
-    assert format_reward(bad) == -1.0
-    assert format_reward(bad, ok=1.0, bad=0.0) == 0.0
+    assert SIP.format_reward(bad) == -1.0
+    assert SIP.format_reward(bad, ok=1.0, bad=0.0) == 0.0
 
 
 # --- structure --------------------------------------------------------------------------------------
@@ -144,15 +144,15 @@ def _sip(order: list[str], empty: tuple[str, ...] = ()) -> str:
     ],
 )
 def test_structure_reward(order: list[str], empty: tuple[str, ...], expected: float) -> None:
-    assert structure_reward(_sip(order, empty)) == expected
+    assert SIP.structure_reward(_sip(order, empty)) == expected
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(SIP_STAGES), unique=True))
 def test_structure_of_an_in_order_subset_is_its_share(stages: list[str]) -> None:
     in_order = [s for s in SIP_STAGES if s in stages]
-    assert structure_reward(_sip(in_order)) == len(in_order) / 4
-    assert structure_reward(_sip(stages)) <= len(stages) / 4
+    assert SIP.structure_reward(_sip(in_order)) == len(in_order) / 4
+    assert SIP.structure_reward(_sip(stages)) <= len(stages) / 4
 
 
 # --- content ----------------------------------------------------------------------------------------
@@ -168,10 +168,10 @@ def test_content_rewards_grounding_over_invention() -> None:
 
 
 def test_content_anchor_halves_a_stage_that_misses_its_job() -> None:
-    ok = format_sip(
+    ok = SIP.render(
         [STORY, "Sally believes the marble is in the basket.", QUESTION, "Option in the basket."], "A"
     )
-    no_mind = format_sip([STORY, "Sally marble basket Anne box.", QUESTION, "Option in the basket."], "A")
+    no_mind = SIP.render([STORY, "Sally marble basket Anne box.", QUESTION, "Option in the basket."], "A")
     a, b = content_reward(ok, **MCQ), content_reward(no_mind, **MCQ)
     assert a is not None and b is not None
     assert math.isclose(a - b, 0.5 / 4)
@@ -342,7 +342,7 @@ def test_every_term_stays_in_its_range(completion: str, score: float | None) -> 
     assert (values["goal"] is None) == (score is None)
     if score is not None:
         assert 0.0 <= values["goal"] <= 1.0
-    if check_sip(completion).ok:
+    if SIP.check(completion).ok:
         assert values["format"] == 1.0 and values["structure"] == 1.0
 
 

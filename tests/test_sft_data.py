@@ -11,7 +11,7 @@ from typing import Any
 from conftest import missing, require_module
 
 from agents.scripted import ScriptedAgent
-from agents.sip import THINK_PREFILL, check_sip, mcq_messages, parse_sip
+from agents.sip import SIP, THINK_PREFILL, mcq_messages
 from agents.socialr1 import SocialR1Agent
 from envs.social import SocialEpisodeEnv
 from envs.types import ActionType
@@ -26,7 +26,6 @@ from eval.tom_generator import (
     make_item,
     question_text,
 )
-from training.rewards import format_reward, structure_reward
 from training.sft_data import (
     SFTExample,
     mcq_example,
@@ -99,9 +98,9 @@ def test_mcq_traces_are_canonical_sip_with_the_gold_answer() -> None:
     for ex, sft in _generated():
         item = ex.item
         text = _full(sft)
-        check = check_sip(text)
+        check = SIP.check(text)
         assert check.ok, (item.id, check.problems, text)
-        assert structure_reward(text) == 1.0 and format_reward(text) == 1.0
+        assert SIP.structure_reward(text) == 1.0 and SIP.format_reward(text) == 1.0
         assert check.parse.answer == item.answer_letter
         response = check.parse.stages["Response Generation"]
         named = re.fullmatch(r"The (.+) is option ([A-Z])\.", response)
@@ -124,7 +123,7 @@ def _last_seen(events: Any, model: set[str], room: str, person: str) -> int:
 def test_mcq_traces_say_only_what_the_story_supports() -> None:
     cases: set[str] = set()
     for ex, sft in _generated():
-        stages = parse_sip(_full(sft)).stages
+        stages = SIP.parse(_full(sft)).stages
         story, gold = ex.story, ex.item.answer_text
         sentences = set(story.text().split("\n"))
         quoted = re.findall(r"[^.]+\.", stages["Cue Encoding"] or "")
@@ -201,9 +200,9 @@ def test_social_traces_are_canonical_sip_whose_answer_is_spoken() -> None:
     assert len(examples) == 60 and len({e.key for e in examples}) == 60
     for sft in examples:
         text = _full(sft)
-        check = check_sip(text)
+        check = SIP.check(text)
         assert check.ok, (sft.key, check.problems, text)
-        assert structure_reward(text) == 1.0 and format_reward(text) == 1.0
+        assert SIP.structure_reward(text) == 1.0 and SIP.format_reward(text) == 1.0
         answer = check.parse.answer
         assert answer and answer.strip()
         assert sft.messages[-1]["content"].count("It is your turn") == 1
@@ -233,7 +232,7 @@ def test_social_prompts_are_the_rollouts_first_turn_and_answers_are_speech() -> 
         assert policy.messages(observation) == sft.messages
         interpretation = policy.interpret(_full(sft), observation)
         assert interpretation.action.action_type is ActionType.speak
-        assert interpretation.action.argument == parse_sip(_full(sft)).answer
+        assert interpretation.action.argument == SIP.parse(_full(sft)).answer
         assert interpretation.sip_ok and not interpretation.fallback
         checked += 1
     assert checked == 60
@@ -249,7 +248,7 @@ def test_social_answers_keep_secrets_and_unknown_names() -> None:
     for sft in _social():
         setup = setups[sft.source_ids[0]]
         role = int(sft.key.rsplit(":", 1)[1])
-        answer = parse_sip(_full(sft)).answer or ""
+        answer = SIP.parse(_full(sft)).answer or ""
         goal = setup.scenario.goals[role]
         private = [goal.extra_info, goal.strategy_hint, *(a.secret for a in setup.agents)]
         hidden = goal.text.partition("without revealing")[2]

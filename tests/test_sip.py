@@ -11,17 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agents.sip import (
-    SIP_STAGES,
-    SYSTEM_PROMPT,
-    build_instructions,
-    check_sip,
-    extract_answer,
-    format_sip,
-    mcq_messages,
-    parse_choice,
-    parse_sip,
-)
+from agents.sip import ANSWER_SPECS, SIP, SIP_STAGES, mcq_messages
+from eval.answers import parse_choice
 from eval.items import MCQItem
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +26,7 @@ STAGE_TEXTS = {
     GC: "The question asks where Sally will look first.",
     RG: "Option A, the basket, fits her false belief best.",
 }
-VALID = format_sip(STAGE_TEXTS, "A")
+VALID = SIP.render(STAGE_TEXTS, "A")
 
 # Words for generated stage texts: none is a tag, and "cue" and "encoding" are near-marker words
 # that stage_text never lets stand side by side (see there).
@@ -102,24 +93,25 @@ def test_stage_names_and_order() -> None:
 
 def test_instructions_name_every_stage_in_order_and_both_tags() -> None:
     for task in ("mcq", "social"):
-        text = build_instructions(task)
+        text = SIP.instructions(task)
         positions = [text.index(f"{i}. {s}") for i, s in enumerate(SIP_STAGES, 1)]
         assert positions == sorted(positions)
         for tag in ("<think>", "</think>", "<Answer>", "</Answer>"):
             assert tag in text
-    assert "letter" in build_instructions("mcq")
-    assert build_instructions("social") == SYSTEM_PROMPT
-    assert "JSON action" in build_instructions("social", answer_spec="Put a JSON action in the answer.")
+    assert "letter" in SIP.instructions("mcq")
+    assert ANSWER_SPECS["social"][0] in SIP.instructions("social")
+    assert '"action_type"' in SIP.instructions("social")
+    assert "JSON action" in SIP.instructions("social", answer_spec="Put a JSON action in the answer.")
     with pytest.raises(ValueError, match="unknown task"):
-        build_instructions("chat")  # type: ignore[arg-type]
+        SIP.instructions("chat")  # type: ignore[arg-type]
 
 
 def test_instruction_skeleton_is_itself_well_formed_apart_from_placeholder_stages() -> None:
-    skeleton = build_instructions("mcq").split("Shape:\n", 1)[1]
-    parse = parse_sip(skeleton)
+    skeleton = SIP.instructions("mcq").split("Shape:\n", 1)[1]
+    parse = SIP.parse(skeleton)
     assert parse.order == SIP_STAGES
     assert parse.answer == "B"
-    problems = check_sip(skeleton).problems
+    problems = SIP.check(skeleton).problems
     assert problems == [f"empty stage {s!r}" for s in SIP_STAGES]  # '...' holds no words
 
 
@@ -149,42 +141,42 @@ def test_mcq_messages_sip_and_plain() -> None:
     assert "letter" not in free[0]["content"] and "few words" in free[1]["content"]
 
 
-def test_format_sip_rejects_wrong_stage_sets() -> None:
+def test_render_rejects_wrong_stage_sets() -> None:
     with pytest.raises(ValueError, match="missing stage"):
-        format_sip({CE: "x"}, "A")
+        SIP.render({CE: "x"}, "A")
     with pytest.raises(ValueError, match="expected 4"):
-        format_sip(["a", "b"], "A")
+        SIP.render(["a", "b"], "A")
 
 
 def test_canonical_text_parses_and_checks_clean() -> None:
-    p = parse_sip(VALID)
+    p = SIP.parse(VALID)
     assert p.stages == STAGE_TEXTS
     assert p.order == SIP_STAGES
     assert p.answer == "A"
     assert p.think is not None and p.think.startswith("1. Cue Encoding:")
-    check = check_sip(VALID)
+    check = SIP.check(VALID)
     assert check.ok and check.problems == []
 
 
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(stage_text(), min_size=4, max_size=4), answer=stage_text())
 def test_round_trip_of_random_stage_texts(texts: list[str], answer: str) -> None:
-    text = format_sip(texts, answer)
-    p = parse_sip(text)
+    text = SIP.render(texts, answer)
+    p = SIP.parse(text)
     assert [p.stages[s] for s in SIP_STAGES] == texts
     assert p.order == SIP_STAGES
     assert p.answer == answer
-    assert check_sip(text).problems == []
+    assert SIP.check(text).problems == []
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_parser_and_checker_never_raise_on_arbitrary_text(text: str) -> None:
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert set(p.stages) == set(SIP_STAGES)
-    c = check_sip(text)
+    c = SIP.check(text)
     assert c.ok == (not c.problems)
-    assert isinstance(extract_answer(text), str)
+    assert isinstance(SIP.parse_answer(text), str)
     parse_choice(text, ["a", "b", "c"])
 
 
@@ -223,8 +215,8 @@ FRAGMENTS = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(FRAGMENTS, max_size=30).map("".join))
 def test_parser_never_raises_on_tag_soup(text: str) -> None:
-    p = parse_sip(text)
-    c = check_sip(text)
+    p = SIP.parse(text)
+    c = SIP.check(text)
     assert c.ok == (not c.problems)
     if c.ok:
         assert p.order == SIP_STAGES and p.answer
@@ -237,15 +229,15 @@ def test_long_pathological_input_does_not_hang() -> None:
     # No speed bound is asserted (no wall-clock asserts in tests): the parse runs in a child
     # process, and only a hang fails the test; a normal run takes well under a second.
     code = (
-        "from agents.sip import check_sip, parse_sip\n"
+        "from agents.sip import SIP\n"
         "text = ('*' * 5000 + '\\n') * 20 + '.' * 20000 + '<think' * 2000 + '1. ' * 5000\n"
-        "parse_sip(text)\n"
-        "check_sip(text)\n"
+        "SIP.parse(text)\n"
+        "SIP.check(text)\n"
     )
     try:
         subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=HANG_GUARD_S)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"parse_sip/check_sip still running after {HANG_GUARD_S:.0f} s on pathological input")
+        pytest.fail(f"SIP.parse/SIP.check still running after {HANG_GUARD_S:.0f} s on pathological input")
 
 
 # --- tolerant parsing -------------------------------------------------------------------------------
@@ -259,7 +251,7 @@ def test_markdown_markers_and_case_variants() -> None:
         "__Response Generation (choice)__ — she looks in the basket.\n"
         "</Think>\n< answer > (b) </ANSWER>\nHope that helps!"
     )
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.stages == {
         CE: "Anne moved the ball.",
         CI: "Sally did not see it.",
@@ -267,7 +259,7 @@ def test_markdown_markers_and_case_variants() -> None:
         RG: "she looks in the basket.",
     }
     assert p.answer == "(b)"
-    assert check_sip(text).problems == ["text before <think>", "text after </Answer>"]
+    assert SIP.check(text).problems == ["text before <think>", "text after </Answer>"]
 
 
 @pytest.mark.parametrize(
@@ -289,7 +281,7 @@ def test_each_marker_style_is_recognised(marker: str) -> None:
     text = (
         f"<think>\n{marker}\nThe ball moved.\nCue Interpretation: she is unaware.\n</think><Answer>A</Answer>"
     )
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.stages[CE] == "The ball moved."
     assert p.stages[CI] == "she is unaware."
 
@@ -298,12 +290,12 @@ def test_stage_words_in_prose_are_not_markers() -> None:
     text = (
         "<think>\nCue encoding is the first step, so I start.\nI did the cue interpretation quickly\n</think>"
     )
-    assert parse_sip(text).order == ()
+    assert SIP.parse(text).order == ()
 
 
 def test_inline_stages_after_sentence_ends() -> None:
     text = "<think>Cue Encoding: she left. Cue Interpretation: she is unaware. Goal Clarification: find her.</think>"
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.stages[CE] == "she left."
     assert p.stages[CI] == "she is unaware."
     assert p.stages[GC] == "find her."
@@ -311,52 +303,52 @@ def test_inline_stages_after_sentence_ends() -> None:
 
 def test_missing_close_think_when_answer_follows() -> None:
     text = "<think>\n1. Cue Encoding: x happened\n4. Response Generation: pick B\n<Answer>B</Answer>"
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.think == "1. Cue Encoding: x happened\n4. Response Generation: pick B"
     assert p.stages[RG] == "pick B"
     assert p.answer == "B"
-    assert "missing </think>" in check_sip(text).problems
+    assert "missing </think>" in SIP.check(text).problems
 
 
 def test_missing_open_think_qwen_style() -> None:
     text = "Cue Encoding: she left.\n</think>\n<Answer>C</Answer>"
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.think == "Cue Encoding: she left."
     assert p.stages[CE] == "she left."
     assert p.answer == "C"
-    assert "missing <think>" in check_sip(text).problems
+    assert "missing <think>" in SIP.check(text).problems
 
 
 def test_unclosed_answer_runs_to_the_end_or_next_tag() -> None:
-    assert parse_sip("<think>x</think><Answer> B because").answer == "B because"
-    p = parse_sip("<think>x</think><Answer>B<Answer>C</Answer>")
+    assert SIP.parse("<think>x</think><Answer> B because").answer == "B because"
+    p = SIP.parse("<think>x</think><Answer>B<Answer>C</Answer>")
     assert p.answer == "C"
 
 
 def test_lone_close_answer_after_think() -> None:
-    assert parse_sip("<think>x</think> B </Answer>").answer == "B"
+    assert SIP.parse("<think>x</think> B </Answer>").answer == "B"
 
 
 def test_answer_inside_think_is_found_but_flagged() -> None:
     text = "<think>Cue Encoding: x. <Answer>B</Answer> more</think>"
-    p = parse_sip(text)
+    p = SIP.parse(text)
     assert p.answer == "B"
-    assert "<Answer> before </think>" in check_sip(text).problems
+    assert "<Answer> before </think>" in SIP.check(text).problems
 
 
 def test_no_tags_stages_are_read_from_the_whole_text() -> None:
-    p = parse_sip("Cue Encoding: a\nCue Interpretation: b\nThe answer is B")
+    p = SIP.parse("Cue Encoding: a\nCue Interpretation: b\nThe answer is B")
     assert p.think is None and p.answer is None
     assert p.stages[CE] == "a" and p.stages[CI] == "b\nThe answer is B"
 
 
 def test_last_answer_block_wins() -> None:
-    assert parse_sip("<think>x</think><Answer>A</Answer><Answer>C</Answer>").answer == "C"
+    assert SIP.parse("<think>x</think><Answer>A</Answer><Answer>C</Answer>").answer == "C"
 
 
 def test_instruction_quoted_inside_think_does_not_hijack_the_answer() -> None:
     text = "<think>I must put my choice in <Answer> tags.\nCue Encoding: x</think>\n<Answer>D</Answer>"
-    assert parse_sip(text).answer == "D"
+    assert SIP.parse(text).answer == "D"
 
 
 # --- strict checking: one test per defect -------------------------------------------------------------
@@ -424,7 +416,7 @@ def _swap(t: str, a: str, b: str) -> str:
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_check_names_each_defect(defect: str) -> None:
     mutate, problem = DEFECTS[defect]
-    check = check_sip(mutate(VALID))  # type: ignore[operator]
+    check = SIP.check(mutate(VALID))  # type: ignore[operator]
     assert not check.ok
     assert problem in check.problems, check.problems
 
@@ -440,13 +432,13 @@ def test_check_names_each_defect(defect: str) -> None:
 )
 def test_check_catches_defects_on_random_texts(texts: list[str], answer: str, defect: str) -> None:
     mutate, problem = DEFECTS[defect]
-    check = check_sip(mutate(format_sip(texts, answer)))  # type: ignore[operator]
+    check = SIP.check(mutate(SIP.render(texts, answer)))  # type: ignore[operator]
     assert problem in check.problems, check.problems
 
 
 def test_reversed_stages_report_each_adjacent_inversion() -> None:
     body = "\n".join(f"{s}: text" for s in reversed(SIP_STAGES))
-    problems = check_sip(f"<think>\n{body}\n</think>\n<Answer>A</Answer>").problems
+    problems = SIP.check(f"<think>\n{body}\n</think>\n<Answer>A</Answer>").problems
     assert problems == [
         "stage 'Cue Encoding' appears after 'Cue Interpretation'",
         "stage 'Cue Interpretation' appears after 'Goal Clarification'",
@@ -455,100 +447,59 @@ def test_reversed_stages_report_each_adjacent_inversion() -> None:
 
 
 def test_case_of_tags_is_accepted_by_the_checker() -> None:
-    assert check_sip(VALID.replace("<Answer>", "<answer>").replace("</Answer>", "</ANSWER>")).ok
+    assert SIP.check(VALID.replace("<Answer>", "<answer>").replace("</Answer>", "</ANSWER>")).ok
 
 
 def test_close_before_open() -> None:
-    assert "</Answer> before <Answer>" in check_sip("<think>x</think></Answer>B<Answer>").problems
+    assert "</Answer> before <Answer>" in SIP.check("<think>x</think></Answer>B<Answer>").problems
 
 
 # --- answers ------------------------------------------------------------------------------------------
 
 
-def test_extract_answer() -> None:
-    assert extract_answer(VALID) == "A"
-    assert extract_answer("  just B  ") == "just B"
-    assert extract_answer("<think>hmm</think>\n C ") == "C"
-    assert extract_answer("<answer>\n the box \n</answer>") == "the box"
+def test_parse_answer() -> None:
+    assert SIP.parse_answer(VALID) == "A"
+    assert SIP.parse_answer("  just B  ") == "just B"
+    assert SIP.parse_answer("<think>hmm</think>\n C ") == "C"
+    assert SIP.parse_answer("<answer>\n the box \n</answer>") == "the box"
 
 
-OPTS = ["in the basket", "in the box", "on the table", "under the bed"]
+@pytest.mark.parametrize(
+    ("text", "source", "answer", "reasoning_only"),
+    [
+        (VALID, "answer", "A", False),
+        ("<think>x</think><Answer></Answer>", "answer", "", False),
+        ("<think>hmm</think>\n Let's go. ", "after_think", "Let's go.", False),
+        ("  Hello there ", "whole", "Hello there", False),
+        ("<think>1. Cue Encoding: x", "whole", "<think>1. Cue Encoding: x", True),
+        ("<think>x</think>  ", "whole", "<think>x</think>", True),
+        ("Cue Encoding: x\nResponse Generation: y", "whole", "Cue Encoding: x\nResponse Generation: y", True),
+    ],
+)
+def test_where_the_answer_is_read(text: str, source: str, answer: str, reasoning_only: bool) -> None:
+    p = SIP.parse(text)
+    assert (p.answer_source, p.final_answer, p.reasoning_without_answer) == (source, answer, reasoning_only)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("B", 1),
-        ("b", 1),
-        ("(b)", 1),
-        ("[[B]]", 1),
-        ("Answer: B", 1),
-        ("b)", 1),
-        ("B.", 1),
-        ("**C**", 2),
-        ("The answer is D.", 3),
-        ("final answer: (c)", 2),
-        ("B) in the box", 1),
-        ("(A) in the basket", 0),
-        ("C. on the table", 2),
-        ("My choice is [[D]] because she hid it.", 3),
-        ("answer is B, since Anne moved it", 1),
-        ("B, because Anne moved it", 1),
-        ("D - under the bed", 3),
-        ("in the box", 1),
-        ("  IN THE   BOX ", 1),
-        ("She will look in the basket.", 0),
-        ("the table", 2),
-        (VALID, 0),
-        ("<think>It is B? No.</think><Answer>D</Answer>", 3),
-        ("E", None),
-        ("", None),
-        ("no idea", None),
-        ("in the basket or in the box", None),
-        ("Option A is wrong; option B is right", None),
-        ("in the", None),
-        ("I think so", None),
+        ('<think>be kind</think>\n{"action_type": "leave"}', ("be kind", '\n{"action_type": "leave"}')),
+        ("  <THINK>still thinking", ("still thinking", "")),
+        ("<think>unclosed <Answer>hi</Answer>", ("unclosed <Answer>hi</Answer>", "")),
+        ("Hello <think>x</think>", (None, "Hello <think>x</think>")),
+        ("plain reply", (None, "plain reply")),
+        ("< think >a</think>b", ("a", "b")),
+        ("the template opened it</think>Hi!", ("the template opened it", "Hi!")),
     ],
 )
-def test_parse_choice(text: str, expected: int | None) -> None:
-    assert parse_choice(text, OPTS) == expected
-
-
-def test_parse_choice_prefers_the_longest_nested_option() -> None:
-    opts = ["Sally", "Sally's mother", "Anne"]
-    assert parse_choice("Sally's mother", opts) == 1
-    assert parse_choice("It was Sally's mother who knew", opts) == 1
-    assert parse_choice("Sally and Anne", opts) is None
-
-
-def test_parse_choice_duplicate_options_are_ambiguous_and_no_options_gives_none() -> None:
-    assert parse_choice("yes", ["Yes", "yes "]) is None
-    assert parse_choice("B", []) is None
-
-
-def test_a_recited_option_list_is_not_an_answer() -> None:
-    from agents.sip import parse_choice
-
-    options = ["green basket", "red box", "blue crate"]
-    assert parse_choice("A. green basket\nB. red box\nC. blue crate", options) is None
-
-
-def test_a_letter_whose_text_names_another_option_is_unclear() -> None:
-    options = ["green basket", "red box", "blue crate"]
-    assert parse_choice("A. red box", options) is None
-    assert parse_choice("(c) box", options) is None
-    assert parse_choice("B. red box", options) == 1
-    assert parse_choice("B. the red one, not the green basket or blue crate", options) == 1
-    assert parse_choice("B, because Anne moved it", options) == 1
-    assert parse_choice("<Answer>(a) green basket\n(b) red box</Answer>", options) is None
-    assert parse_choice("A. green basket", options) == 0
-    assert parse_choice("B", options) == 1
-    assert parse_choice("The answer is C. It was moved there.", options) == 2
+def test_split_reasoning_for_plain_agents(text: str, expected: tuple[str | None, str]) -> None:
+    assert SIP.split_reasoning(text) == expected
 
 
 def test_checker_names_a_wrong_tag_it_does_not_accept() -> None:
     text = "<thought>\n1. Cue Encoding: x\n</thought>\n<Answer>B</Answer>"
-    check = check_sip(text)
+    check = SIP.check(text)
     assert not check.ok
     assert "missing <think> (found '<thought>' instead)" in check.problems
     assert "missing </think>" in check.problems

@@ -298,9 +298,8 @@ def test_partner_tokens_get_no_gradient(tmp_path: Path, tokenizer: Any) -> None:
 @pytest.mark.slow
 def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) -> None:
     from agents.scripted import ScriptedAgent
-    from agents.sip import THINK_PREFILL
+    from agents.sip import SIP, THINK_PREFILL
     from eval.tom_generator import generate_items
-    from training.rewards import structure_reward
     from training.rollout import TrajectoryRollout
 
     tasks = TaskRegistry()
@@ -317,7 +316,7 @@ def test_think_prefill_opens_every_policy_turn_outside_the_loss(tokenizer: Any) 
     assert len(policy.prompts) == 2
     for texts in out["policy_texts"]:
         assert texts and all(t == THINK_PREFILL + rest for t in texts)
-        assert all(structure_reward(t) == 1.0 for t in texts)
+        assert all(SIP.structure_reward(t) == 1.0 for t in texts)
     social_ids, social_mask = out["completion_ids"][0], out["env_mask"][0]
     policy_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 1])
     env_text = tokenizer.decode([t for t, m in zip(social_ids, social_mask, strict=True) if m == 0])

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agents.sip import THINK_PREFILL, format_sip
+from agents.sip import SIP, THINK_PREFILL
 from training.rewards import TERM_NAMES, trl_reward_funcs
 from training.tasks import TaskRegistry
 
@@ -26,7 +26,9 @@ STAGES = {
 }
 
 
-def trl_reward_table(dataset: Any, extras: dict[str, list[Any]], completions: list[str]) -> dict[str, list[Any]]:
+def trl_reward_table(
+    dataset: Any, extras: dict[str, list[Any]], completions: list[str]
+) -> dict[str, list[Any]]:
     """Each term's values for the rows, with the kwargs assembled as TRL 1.16 assembles them."""
     inputs = [dict(dataset[i]) for i in range(len(dataset))]
     for i, inp in enumerate(inputs):  # _generate_and_score_completions: rollout extras join each input
@@ -63,7 +65,9 @@ def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
     keys = tasks.add_mcq(items)
     library = load_library()
     keys += tasks.add_social(sample_setups(library, scenario_id=sorted(library.scenarios)[:1], n=1, seed=0))
-    keys += tasks.add_social(sample_setups(library, scenario_id=library.by_tag("verifiable")[:1], n=1, seed=0))
+    keys += tasks.add_social(
+        sample_setups(library, scenario_id=library.by_tag("verifiable")[:1], n=1, seed=0)
+    )
     dataset = tasks.dataset(keys)
     # per MCQ item: the bare gold letter (what the prompt asks for), and a wrong letter
     right, wrong = [], []
@@ -71,12 +75,12 @@ def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
         if it.options:
             gold = it.answer_letter
             other = "A" if gold != "A" else "B"
-            right.append(format_sip(STAGES, gold))
-            wrong.append(format_sip(STAGES, other))
+            right.append(SIP.render(STAGES, gold))
+            wrong.append(SIP.render(STAGES, other))
         else:
-            right.append(format_sip(STAGES, it.answer_text))
-            wrong.append(format_sip(STAGES, "somewhere else entirely"))
-    social = format_sip(STAGES, "Hello, could we talk about this?")
+            right.append(SIP.render(STAGES, it.answer_text))
+            wrong.append(SIP.render(STAGES, "somewhere else entirely"))
+    social = SIP.render(STAGES, "Hello, could we talk about this?")
     n = len(keys)
     extras = {
         "policy_texts": [[t] for t in [*right, social, social]],
@@ -107,8 +111,12 @@ def test_content_term_reads_the_options_of_the_row() -> None:
     keys = tasks.add_mcq([item])
     gold_text = item.options[item.answer]
     stages = dict(STAGES, **{"Response Generation": f"the {gold_text} it is"})  # anchored only by the options
-    text = format_sip(stages, item.answer_letter or "A")
-    with_options = trl_reward_table(tasks.dataset(keys), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]}, [text])
+    text = SIP.render(stages, item.answer_letter or "A")
+    with_options = trl_reward_table(
+        tasks.dataset(keys),
+        {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]},
+        [text],
+    )
     row = dict(tasks.dataset(keys)[0])
     row["options"] = []
     from datasets import Dataset
@@ -116,7 +124,9 @@ def test_content_term_reads_the_options_of_the_row() -> None:
     from training.tasks import row_features
 
     without = trl_reward_table(
-        Dataset.from_list([row], features=row_features()), {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]}, [text]
+        Dataset.from_list([row], features=row_features()),
+        {"policy_texts": [[text]], "scorable": [True], "goal_score": [None], "rule_score": [None]},
+        [text],
     )
     assert with_options["content"][0] > without["content"][0]
 
@@ -124,7 +134,9 @@ def test_content_term_reads_the_options_of_the_row() -> None:
 def test_a_column_the_terms_do_not_find_is_an_error() -> None:
     funcs = {f.__name__: f for f in trl_reward_funcs(["accuracy", "goal"])}
     with pytest.raises(KeyError, match="options"):
-        funcs["accuracy"](prompts=["k"], completions=["x"], options_json=["[]"], answer=[0], answer_text=["a"])
+        funcs["accuracy"](
+            prompts=["k"], completions=["x"], options_json=["[]"], answer=[0], answer_text=["a"]
+        )
     with pytest.raises(KeyError, match="goal_score"):
         funcs["goal"](prompts=["k"], completions=["x"])
 
@@ -138,12 +150,19 @@ def test_unscorable_rows_get_no_value_from_any_term() -> None:
     logged: list[tuple[str, float]] = []
     table = trl_reward_table(
         tasks.dataset(keys),
-        {"policy_texts": [[text], [text]], "scorable": [True, False], "goal_score": [None, None], "rule_score": [None, None]},
+        {
+            "policy_texts": [[text], [text]],
+            "scorable": [True, False],
+            "goal_score": [None, None],
+            "rule_score": [None, None],
+        },
         [text, text],
     )
     for term, values in table.items():
         assert values[1] is None, term
         assert term in ("goal", "rules") or values[0] is not None, term
     funcs = trl_reward_funcs(["format"])
-    funcs[0](prompts=keys, completions=[text, text], scorable=[True, False], log_metric=lambda *a: logged.append(a))
+    funcs[0](
+        prompts=keys, completions=[text, text], scorable=[True, False], log_metric=lambda *a: logged.append(a)
+    )
     assert logged == [("unscorable_frac", 0.5)]

@@ -40,7 +40,7 @@ class HeldoutResult:
 
     @property
     def format_rate(self) -> float:
-        """Share of strictly SIP-formatted replies (``agents.sip.check_sip``)."""
+        """Share of strictly SIP-formatted replies (``agents.sip.SIP.check``)."""
         return sum(self.format_ok) / self.n if self.n else float("nan")
 
     @property

@@ -18,17 +18,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.json_text import json_objects
-from agents.sip import (
-    SIP_STAGES,
-    SIPParse,
-    extract_answer,
-    is_blank,
-    match_option_text,
-    parse_choice,
-    parse_letter,
-    parse_sip,
-)
+from agents.sip import SIP, SIP_STAGES, SIPParse
 from envs.evaluator import run_sync
+from eval.answers import match_option_text, parse_choice, parse_letter
 
 TERM_NAMES: tuple[str, ...] = ("format", "structure", "content", "length", "accuracy", "goal", "rules")
 """Names of the reward terms, as used by the curriculum, the TRL adapter and the logs."""
@@ -38,46 +30,6 @@ T = TypeVar("T")
 
 class RewardJudgeError(RuntimeError):
     """An LLM judge did not return a usable score (the reward is never silently zero)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# format / structure
-
-
-def format_reward(completion: str, ok: float = 1.0, bad: float = -1.0, **_: Any) -> float:
-    """``ok`` (1.0) when the SIP tags appear exactly once each and in order, else ``bad`` (-1.0).
-
-    Formula: let T be the sequence of ``<think>``, ``</think>``, ``<Answer>``, ``</Answer>`` tags
-    in the completion (any letter case, whitespace inside the brackets allowed); reward = ok if
-    T == (<think>, </think>, <Answer>, </Answer>) else bad. Range {bad, ok} = {-1, 1} by default
-    (ToM-RL style). Text outside the tags and the stage layout are not judged here (see
-    ``structure_reward`` and ``check_sip``).
-    """
-    p = parse_sip(completion)
-    seq = tuple((t.kind, t.closing) for t in p.tags)
-    return ok if seq == (("think", False), ("think", True), ("answer", False), ("answer", True)) else bad
-
-
-def _longest_increasing(seq: Sequence[int]) -> int:
-    """Length of the longest strictly increasing subsequence (O(n^2), n <= a handful)."""
-    best: list[int] = []
-    for i, x in enumerate(seq):
-        best.append(1 + max((best[j] for j in range(i) if seq[j] < x), default=0))
-    return max(best, default=0)
-
-
-def structure_reward(completion: str, **_: Any) -> float:
-    """Share of the four SIP stages present, non-empty and in order; in [0, 1].
-
-    Formula: take the stage markers in order of first appearance (inside ``<think>``, or in the
-    text before the answer when there is no reasoning block), keep those whose text holds a
-    letter or digit, map each to its canonical index (Cue Encoding 0 ... Response Generation 3);
-    reward = (length of the longest strictly increasing subsequence of those indices) / 4.
-    All four in order: 1.0; one swapped pair: 0.75; none: 0.0.
-    """
-    p = parse_sip(completion)
-    idx = [SIP_STAGES.index(s) for s in p.first_order if not is_blank(p.stages[s])]
-    return _longest_increasing(idx) / len(SIP_STAGES)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -240,7 +192,7 @@ async def judge_content(
     """
     import litellm  # heavy import, only when a judge is used
 
-    parse = parse_sip(completion)
+    parse = SIP.parse(completion)
     params: dict[str, Any] = {
         "temperature": 0.0,
         "max_tokens": 300,
@@ -314,7 +266,7 @@ def content_reward(
                 judge_kwargs=judge_kwargs,
             )
         )
-    scores = stage_grounding(parse_sip(completion), ctx, q, opts, min_words=min_words)
+    scores = stage_grounding(SIP.parse(completion), ctx, q, opts, min_words=min_words)
     return sum(scores.values()) / len(scores)
 
 
@@ -355,7 +307,7 @@ def length_reward(
     reward = window(n) * (1 - rep). (A product rather than a difference keeps the range [0, 1]
     without clipping, so long-and-repetitive still ranks below long-only.)
     """
-    p = parse_sip(completion)
+    p = SIP.parse(completion)
     reasoning = p.think if p.think is not None else p.text
     return length_window(len(reasoning.split()), lo, hi, decay) * (1.0 - repetition(reasoning, ngram))
 
@@ -424,7 +376,7 @@ def accuracy_reward(
     accepted too), else ``answer_letter``, else ``answer_text`` matched to an option; the
     prediction is ``parse_choice(completion, options)``. Without options: ``answer_letter``
     compares the letter read from the answer; ``answer_text`` (or a string ``answer``) uses
-    :func:`free_text_match` on ``extract_answer(completion)``. ToM-RL's +2/-2 is
+    :func:`free_text_match` on ``SIP.parse_answer(completion)``. ToM-RL's +2/-2 is
     ``correct=2, wrong=-2``. Range {wrong, correct}.
     """
     opts = [str(o) for o in options] if options else []
@@ -439,10 +391,10 @@ def accuracy_reward(
         gold_letter = parse_letter(answer_letter, 26)
         if gold_letter is None:
             raise ValueError(f"answer letter {answer_letter!r} is not a letter")
-        return correct if parse_letter(extract_answer(completion), 26) == gold_letter else wrong
+        return correct if parse_letter(SIP.parse_answer(completion), 26) == gold_letter else wrong
     gold_text = answer_text or (answer if isinstance(answer, str) else None)
     if gold_text and gold_text.strip():
-        return correct if free_text_match(extract_answer(completion), gold_text, max_extra_words) else wrong
+        return correct if free_text_match(SIP.parse_answer(completion), gold_text, max_extra_words) else wrong
     return None
 
 
@@ -488,8 +440,8 @@ term reads. The TRL adapter refuses a batch that lacks one, so a renamed column 
 instead of silently changing what a term scores."""
 
 TERMS: dict[str, Callable[..., float | None]] = {
-    "format": format_reward,
-    "structure": structure_reward,
+    "format": SIP.format_reward,
+    "structure": SIP.structure_reward,
     "content": content_reward,
     "length": length_reward,
     "accuracy": accuracy_reward,

@@ -2,7 +2,7 @@
 
 Each :class:`SFTExample` pairs the exact prompt messages that training and evaluation send with
 the text the model must write after :data:`agents.sip.THINK_PREFILL` (so ``THINK_PREFILL +
-completion`` is a canonical SIP reply, :func:`agents.sip.format_sip`).
+completion`` is a canonical SIP reply, :meth:`agents.sip.SIPFormat.render`).
 
 * MCQ traces (:func:`mcq_examples`) come from our ToM generator. The trace is built from what the
   generator knows, never from a model: Cue Encoding quotes the one or two story sentences that
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agents.sip import THINK_PREFILL, format_sip, mcq_messages
+from agents.sip import SIP, THINK_PREFILL, mcq_messages
 from envs.types import Observation
 from eval.items import MCQItem
 from eval.tom_generator import CLAIMS, MOVE, PLACE, RULES, GeneratedExample, ToMConfig, make_example
@@ -65,9 +65,9 @@ def pieces(text: str) -> int:
 
 def _completion(stages: Sequence[str], answer: str) -> str:
     """The part of the canonical SIP reply after the prefill."""
-    full = format_sip(stages, answer)
+    full = SIP.render(stages, answer)
     if not full.startswith(THINK_PREFILL):
-        raise AssertionError("format_sip no longer starts with THINK_PREFILL")
+        raise AssertionError("SIP.render no longer starts with THINK_PREFILL")
     return full[len(THINK_PREFILL) :]
 
 

@@ -13,8 +13,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agents.sip import check_sip, extract_answer, mcq_messages, parse_choice
-from eval.benchmarks.scoring import Prediction, normalize_text
+from agents.sip import SIP, mcq_messages
+from eval.answers import normalize_answer, parse_choice
+from eval.benchmarks.scoring import Prediction
 from eval.items import MCQItem
 
 
@@ -84,8 +85,8 @@ def read_reply(item: MCQItem, order: list[int], text: str, *, sip: bool) -> Read
         prediction: Prediction = to_original(order, shown)
     else:
         shown = None
-        prediction = normalize_text(extract_answer(text)) or None
+        prediction = normalize_answer(SIP.parse_answer(text)) or None
     if sip:
-        check = check_sip(text)
+        check = SIP.check(text)
         return Reading(prediction, shown, check.ok, tuple(check.problems))
     return Reading(prediction, shown, prediction is not None)

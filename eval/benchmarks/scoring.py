@@ -17,13 +17,13 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from eval.answers import free_text_correct
 from eval.items import MCQItem
 
 Prediction = int | str | None
@@ -31,18 +31,6 @@ Aggregate = Literal["vote", "mean"]
 """How runs of one item combine: majority ``vote`` (ToMBench), or the ``mean`` of per-run scores (MotiveBench)."""
 MAX_GROUP_VALUES = 50
 """A tag with more distinct values than this (ids, sample numbers) is not reported as a group."""
-
-
-def normalize_text(text: str) -> str:
-    """Lower case, underscores and punctuation as spaces, whitespace collapsed."""
-    text = text.lower().replace("_", " ")
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def free_text_correct(answer: str, gold: str) -> bool:
-    """ToM-RL's rule: the normalised answer equals the gold or ends with it (as whole words)."""
-    a, g = normalize_text(answer), normalize_text(gold)
-    return bool(g) and (a == g or a.endswith(" " + g))
 
 
 def majority_vote(predictions: Sequence[Hashable | None]) -> Hashable | None:

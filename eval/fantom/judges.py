@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from agents.client import LLMCallError, RetryPolicy, chat, resolve_endpoint
-from agents.sip import parse_letter
+from eval.answers import parse_letter
 
 PUBLISHED_EMBEDDER = "sentence-transformers/all-roberta-large-v1"
 """The embedding model FanToM's evaluation uses."""

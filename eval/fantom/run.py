@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.client import ChatResult, LLMCallError, RetryPolicy, resolve_endpoint
-from agents.sip import THINK_PREFILL, build_instructions, check_sip, extract_answer
+from agents.sip import SIP, THINK_PREFILL
 from eval.benchmarks.errors import BenchmarkError
 from eval.fantom.data import ContextType, FantomQuestion, FantomSet, flatten, load_fantom
 from eval.fantom.judges import PUBLISHED_EMBEDDER, BeliefCase, BeliefJudge, build_judge
@@ -97,7 +97,7 @@ def messages_for(question: FantomQuestion, *, sip: bool) -> list[dict[str, str]]
         return [{"role": "user", "content": question.prompt}]
     spec = _answer_spec(question)
     return [
-        {"role": "system", "content": build_instructions("mcq", answer_spec=spec)},
+        {"role": "system", "content": SIP.instructions("mcq", answer_spec=spec)},
         {
             "role": "user",
             "content": f"{question.prompt}\n\n(Give the answer inside <Answer></Answer>. {spec})",
@@ -143,7 +143,7 @@ async def ask_all(
         elif reply is not None:
             asked.output = reply
         if asked.output is not None and sip:
-            asked.format_ok = check_sip(asked.output).ok
+            asked.format_ok = SIP.check(asked.output).ok
         if on_done is not None:
             on_done()
         return asked
@@ -153,7 +153,7 @@ async def ask_all(
 
 def answer_text(output: str, *, sip: bool) -> str:
     """The answer a reply gives: the ``<Answer>`` of a SIP reply, then FanToM's ``Answer:`` split."""
-    return parse_reply(extract_answer(output) if sip else output)
+    return parse_reply(SIP.parse_answer(output) if sip else output)
 
 
 async def run_fantom(
