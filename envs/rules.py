@@ -89,24 +89,3 @@ class RuleChecker(AsyncEvaluator):
         evaluation = with_checks(evaluation, episode)
         evaluation.latency_s = time.perf_counter() - started
         return evaluation
-
-
-def apply_evaluation(
-    episode: Episode, evaluation: EpisodeEvaluation, reward_dimension: str = "goal"
-) -> dict[str, float]:
-    """Store ``evaluation`` (with the rule checks added) on ``episode``; return the rewards it sets.
-
-    Scores: an ok evaluation's, plus decided ``rules`` scores whatever the judge's outcome. Rewards
-    are each agent's score on ``reward_dimension``; a failed judgement sets none on judge dimensions
-    (never zeros), while ``rules`` rewards come from the checks alone.
-    """
-    evaluation = with_checks(evaluation, episode)
-    episode.evaluation = evaluation.model_dump(mode="json")
-    episode.scores = evaluation.flat_scores()
-    if evaluation.ok or reward_dimension == RULES_DIMENSION:
-        episode.rewards = {
-            name: score
-            for name in episode.setup.agent_names
-            if (score := evaluation.score(name, reward_dimension)) is not None
-        }
-    return dict(episode.rewards)

@@ -42,8 +42,9 @@ from pettingzoo import ParallelEnv
 from pydantic import BaseModel, ConfigDict, Field
 
 from envs.evaluator import Evaluator, evaluate_safely
+from envs.outcome import apply_evaluation, outcome_info
 from envs.render import render_observation, render_transcript
-from envs.rules import RuleChecker, apply_evaluation
+from envs.rules import RuleChecker
 from envs.types import (
     ActionType,
     AgentAction,
@@ -475,7 +476,7 @@ class SocialEpisodeEnv(ParallelEnv):
 
     def apply_evaluation(self, evaluation: EpisodeEvaluation) -> dict[str, float]:
         """Store an evaluation, with the scenario's rule checks added, on the episode; returns the rewards
-        (score on ``reward_dimension``; see :func:`envs.rules.apply_evaluation`).
+        (score on ``reward_dimension``; see :func:`envs.outcome.apply_evaluation`).
 
         A failed evaluation (``ok=False``) is stored as such and sets no judge scores and no judge
         rewards; rule checks (and a ``rules`` reward) still count.
@@ -584,17 +585,14 @@ class SocialEpisodeEnv(ParallelEnv):
                     available_actions=available,
                     is_my_turn=mine,
                     public_acts=[
-                        PublicAct(index=t.index, agent=t.agent, text=t.action.render(t.agent)) for t in episode.turns
+                        PublicAct(index=t.index, agent=t.agent, text=t.action.render(t.agent))
+                        for t in episode.turns
                     ],
                 ),
                 "turn": self._turn,
                 "action_mask": {"action_type": mask, "argument": None},
             }
             if episode.status is not EpisodeStatus.running:
-                info["termination_reason"] = episode.termination_reason
-                info["evaluated"] = bool(episode.evaluation and episode.evaluation.get("ok"))
-                info["scores"] = dict(episode.scores.get(name, {}))
-                if episode.evaluation and not episode.evaluation.get("ok"):
-                    info["evaluation_error"] = episode.evaluation.get("error")
+                info.update(outcome_info(episode, name))
             infos[name] = info
         return observations, infos

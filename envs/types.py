@@ -109,7 +109,9 @@ class Turn(BaseModel):
     latency_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    parse_fallback: bool = Field(False, description="Output was not valid structured action; text used as speech.")
+    parse_fallback: bool = Field(
+        False, description="Output was not valid structured action; text used as speech."
+    )
     error: str | None = None
 
 
@@ -132,11 +134,18 @@ class Episode(BaseModel):
     error: str | None = None
     termination_reason: str | None = None
     rewards: dict[str, float] = Field(default_factory=dict)
-    scores: dict[str, dict[str, float]] = Field(default_factory=dict, description="Agent -> dimension -> score.")
+    scores: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Agent -> dimension -> score."
+    )
     evaluation: dict[str, Any] | None = Field(None, description="The evaluator's full output.")
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def reward_dimension(self) -> str:
+        """The score dimension the episode's env rewards on (recorded with its settings); ``goal`` if unrecorded."""
+        return str((self.metadata.get("env") or {}).get("reward_dimension") or "goal")
 
     def transcript(self) -> str:
         """The public transcript, one act per line (no private reasoning)."""

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from envs.evaluator import Evaluator, aevaluate_safely
+from envs.outcome import outcome_info
 from envs.runner import TurnError, describe_agent, play_step
 from envs.social import SocialEpisodeEnv, TerminationReason
 from envs.types import AgentAction, Episode, EpisodeStatus, Observation, Turn
@@ -130,10 +131,7 @@ class SingleAgentEnv:
         if self.env.agents:
             return self._require_last(), 0.0, False, False, info
         await self._judge()
-        info["evaluated"] = bool(episode.evaluation and episode.evaluation.get("ok"))
-        info["scores"] = dict(episode.scores.get(self.learner, {}))
-        if episode.evaluation and not episode.evaluation.get("ok"):
-            info["evaluation_error"] = episode.evaluation.get("error")
+        info.update(outcome_info(episode, self.learner))
         truncated = episode.termination_reason in ("max_turns", "token_cap")
         reward = float(episode.rewards.get(self.learner, 0.0))
         return self._require_last(), reward, not truncated, truncated, info

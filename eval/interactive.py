@@ -73,11 +73,11 @@ from rich.text import Text
 from agents.client import ResponseCache, default_response_cache_dir
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import aevaluate_safely
+from envs.outcome import apply_evaluation
 from envs.registry import UnknownEnvError, resolve_scenario_spec
-from envs.rules import apply_evaluation
 from envs.runner import run_episodes
 from envs.social import TurnMode
-from envs.types import Episode, EpisodeEvaluation, EpisodeStatus, Turn
+from envs.types import Episode, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
 from eval.jury import ORDERS, JudgePanel, describe_costs, estimate_cost, family_warnings
 from eval.reliability import CheckCounts, Reliability, check_counts, reliability
@@ -788,12 +788,6 @@ async def play(
                 loop.remove_signal_handler(signal.SIGTERM)
 
 
-def apply_judgement(episode: Episode, evaluation: EpisodeEvaluation) -> Episode:
-    """Put a new judgement on a stored episode: evaluation, rule checks, scores and rewards, as the env does."""
-    apply_evaluation(episode, evaluation, episode.metadata.get("env", {}).get("reward_dimension", "goal"))
-    return episode
-
-
 def needs_judgement(episode: Episode | None) -> bool:
     """True for a finished episode whose judgement failed or is missing."""
     if episode is None or episode.status is not EpisodeStatus.finished:
@@ -817,7 +811,8 @@ async def rejudge(
         async def one(episode: Episode) -> None:
             async with gate:
                 evaluation = await aevaluate_safely(judge, episode)
-            store.put(apply_judgement(episode, evaluation))  # synchronous: an interruption cannot split it
+            apply_evaluation(episode, evaluation)
+            store.put(episode)  # synchronous with the line above: an interruption cannot split them
             counts["ok" if evaluation.ok else "jfailed"] += 1
             progress.update(task, advance=1, ok=counts["ok"], jfailed=counts["jfailed"])
 

@@ -9,7 +9,8 @@ import pytest
 
 from agents.scripted import ScriptedAgent
 from envs import make
-from envs.rules import RULES_EVALUATOR, RuleChecker, apply_evaluation, episode_checks
+from envs.outcome import apply_evaluation
+from envs.rules import RULES_EVALUATOR, RuleChecker, episode_checks
 from envs.runner import run_episode
 from envs.types import Episode, EpisodeEvaluation, EpisodeStatus
 from scenarios import load_custom, load_library

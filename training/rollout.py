@@ -147,7 +147,9 @@ class TrajectoryRollout:
         self.evaluator = evaluator
         self.max_turns = max_turns
         context = getattr(getattr(tokenizer, "init_kwargs", {}), "get", lambda *_: None)("model_max_length")
-        self.max_episode_tokens = max_episode_tokens or (context if isinstance(context, int) and context < 10**7 else None)
+        self.max_episode_tokens = max_episode_tokens or (
+            context if isinstance(context, int) and context < 10**7 else None
+        )
         self.turn_tokens = turn_tokens
         self.on_episode = on_episode
         self.env_settings = dict(env_settings or {})
@@ -175,7 +177,10 @@ class TrajectoryRollout:
             prompt_ids=[t.prompt_ids for t in trajectories],
             completion_ids=[t.completion_ids for t in trajectories],
             logprobs=[t.logprobs for t in trajectories],
-            env_mask=[t.env_mask if ok else [0] * len(t.env_mask) for t, ok in zip(trajectories, scorable, strict=True)],
+            env_mask=[
+                t.env_mask if ok else [0] * len(t.env_mask)
+                for t, ok in zip(trajectories, scorable, strict=True)
+            ],
             policy_texts=[t.policy_texts for t in trajectories],
             goal_score=[t.goal_score for t in trajectories],
             rule_score=[t.rule_score for t in trajectories],
@@ -254,7 +259,10 @@ class TrajectoryRollout:
             in_env(
                 _gather(
                     self._guarded(
-                        entry, self._policy_turn(entry, ids[offset + i], None if logprobs is None else logprobs[offset + i])
+                        entry,
+                        self._policy_turn(
+                            entry, ids[offset + i], None if logprobs is None else logprobs[offset + i]
+                        ),
                     )
                     for i, entry in enumerate(batch)
                 )
@@ -368,14 +376,17 @@ class TrajectoryRollout:
         if cut is not None and episode.status is EpisodeStatus.running:
             await entry.view.truncate(cut)
         t.episode = episode
-        episode.metadata.update({"training_step": self.step, "task": t.task.key, "policy": entry.view.learner})
+        episode.metadata.update(
+            {"training_step": self.step, "task": t.task.key, "policy": entry.view.learner}
+        )
         if episode.status is EpisodeStatus.failed:
             t.error = episode.error
-        score = (episode.scores.get(entry.view.learner) or {}).get("goal")
+        dimension = episode.reward_dimension  # the env's reward_dimension ("goal" unless set)
+        score = (episode.scores.get(entry.view.learner) or {}).get(dimension)
         t.goal_score = None if score is None else float(score)
         if self.evaluator is not None and t.goal_score is None and not t.error:
             evaluation = episode.evaluation or {}
-            t.error = f"judge gave no goal score: {evaluation.get('error') or 'no goal for the policy in its judgement'}"
+            t.error = f"judge gave no {dimension} score: {evaluation.get('error') or f'no {dimension} for the policy in its judgement'}"
         rules = (episode.scores.get(entry.view.learner) or {}).get(RULES_DIMENSION)
         t.rule_score = None if rules is None else float(rules)
         if episode.setup.scenario.has_checks and t.rule_score is None and not t.error:

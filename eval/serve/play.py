@@ -24,9 +24,9 @@ from pydantic import Field
 from agents.human import RemoteHumanAgent
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import Evaluator, aevaluate_safely
+from envs.outcome import apply_evaluation
 from envs.registry import resolve_scenario_spec
 from envs.render import briefing
-from envs.rules import apply_evaluation
 from envs.runner import run_episode
 from envs.social import TurnMode
 from envs.types import Episode, EpisodeStatus, Turn
@@ -238,8 +238,7 @@ class PlayManager:
             # Judged here rather than inside the runner, so the page can say that the judge is at work.
             session.judging = True
             session.bump()
-            reward_dimension = episode.metadata.get("env", {}).get("reward_dimension", "goal")
-            apply_evaluation(episode, await aevaluate_safely(judge, episode), reward_dimension)
+            apply_evaluation(episode, await aevaluate_safely(judge, episode))
         episode.agent_models = dict(session.specs)
         try:
             await asyncio.to_thread(self._save, episode)

@@ -1,0 +1,51 @@
+"""One place applies a judgement to an episode and tells the agents how it ended (envs.outcome)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_envs_support import LEAVE, make_setup, speak
+
+from envs.evaluator import TranscriptStatsEvaluator
+from envs.outcome import apply_evaluation, outcome_info
+from envs.social import SocialEpisodeEnv
+from envs.types import EpisodeEvaluation
+
+A, B = "Alice Tester", "Bruno Tester"
+
+
+def _played(**settings: object) -> tuple[SocialEpisodeEnv, dict[str, dict[str, Any]]]:
+    env = SocialEpisodeEnv(make_setup(), **settings)
+    env.reset()
+    env.step({A: speak("one two three")})
+    *_, infos = env.step({B: LEAVE})
+    return env, infos
+
+
+def test_a_later_judgement_rewards_on_the_dimension_the_env_recorded() -> None:
+    # what a re-judging of a stored episode does: no reward dimension given, the episode's own is used
+    episode = _played(reward_dimension="words")[0].episode
+    assert episode.reward_dimension == "words" and episode.rewards == {}
+    evaluation = TranscriptStatsEvaluator().evaluate(episode)
+    assert apply_evaluation(episode, evaluation) == {A: 3.0, B: 0.0}
+    assert apply_evaluation(episode, evaluation, "speak") == {A: 1.0, B: 0.0}
+    assert _played()[0].episode.reward_dimension == "goal"
+
+
+def test_the_env_and_the_judgement_give_the_same_outcome_info() -> None:
+    env, infos = _played(evaluator=TranscriptStatsEvaluator(), reward_dimension="words")
+    for name in (A, B):
+        assert {k: infos[name][k] for k in outcome_info(env.episode, name)} == outcome_info(env.episode, name)
+    assert outcome_info(env.episode, A) == {
+        "termination_reason": "leave",
+        "evaluated": True,
+        "scores": env.episode.scores[A],
+    }
+    failed = _played()[0].episode
+    apply_evaluation(failed, EpisodeEvaluation(ok=False, error="judge down", evaluator="x"))
+    assert outcome_info(failed, B) == {
+        "termination_reason": "leave",
+        "evaluated": False,
+        "scores": {},
+        "evaluation_error": "judge down",
+    }
