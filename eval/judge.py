@@ -9,7 +9,6 @@ returned as ``EpisodeEvaluation(ok=False, error=...)`` — never as zeros.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from agents.client import (
     resolve_endpoint,
 )
 from agents.json_text import JSONTextError, json_value
+from envs.evaluator import AsyncEvaluator
 from envs.types import DimensionScore, Episode, EpisodeEvaluation, Judgement
 
 
@@ -258,10 +258,10 @@ def parse_judgement(
     return result
 
 
-class SotopiaJudge:
+class SotopiaJudge(AsyncEvaluator):
     """SOTOPIA-EVAL judge over any litellm model (``local`` = the embedded model).
 
-    Implements the env's evaluator protocol (``evaluate`` / ``aevaluate``).
+    An :class:`~envs.evaluator.AsyncEvaluator`: ``aevaluate`` here, its blocking ``evaluate`` from there.
     """
 
     def __init__(
@@ -371,14 +371,3 @@ class SotopiaJudge:
             judge=self.name, repeat=repeat, order=order, ok=False, error="; ".join(problems) or "no judgement",
             raw_text=raw_text, attempts=len(problems), latency_s=time.perf_counter() - started, cached=cached,
         )  # fmt: skip
-
-    def evaluate(self, episode: Episode) -> EpisodeEvaluation:
-        """Synchronous form (runs the async call in a private event loop thread when needed)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.aevaluate(episode))
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self.aevaluate(episode)).result()

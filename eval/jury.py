@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from envs.evaluator import AsyncEvaluator
 from envs.types import DimensionScore, Episode, EpisodeEvaluation, Judgement
 from eval.judge import SotopiaJudge, judge_messages
 
@@ -36,7 +37,7 @@ ORDERS: dict[str, tuple[Order, ...]] = {
 }
 
 
-class JudgePanel:
+class JudgePanel(AsyncEvaluator):
     """Several judges x ``repeats`` x agent ``orders`` per episode; implements the evaluator protocol."""
 
     def __init__(
@@ -75,12 +76,6 @@ class JudgePanel:
         ]
         judgements = list(await asyncio.gather(*jobs))
         return aggregate(judgements, [j.name for j in self.judges], self.name, time.perf_counter() - started)
-
-    def evaluate(self, episode: Episode) -> EpisodeEvaluation:
-        """Synchronous form."""
-        from envs.evaluator import run_sync
-
-        return run_sync(self.aevaluate(episode))
 
 
 def aggregate(
