@@ -13,9 +13,6 @@ def test_blocking_evaluation_is_one_bridge() -> None:
     # the judge and the jury get their blocking evaluate() from AsyncEvaluator (envs.evaluator.run_sync)
     assert SotopiaJudge.evaluate is AsyncEvaluator.evaluate
     assert JudgePanel.evaluate is AsyncEvaluator.evaluate
-    import training.rewards
-
-    assert training.rewards.run_sync is run_sync
 
     async def inside() -> int:
         return run_sync(asyncio.sleep(0, result=7))
