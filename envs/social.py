@@ -55,7 +55,7 @@ from envs.types import (
     PublicAct,
     Turn,
 )
-from scenarios.graph import eligible_casts, relationship_graph
+from scenarios.graph import relationship_graph, scenario_casts
 from scenarios.schema import AgentProfile, EpisodeSetup
 
 SAMPLE_CHARSET = string.ascii_letters + string.digits + " .,;:!?'-"
@@ -173,7 +173,7 @@ class SetupSource:
 
     A list is drawn from uniformly; a library first draws a scenario (among ``scenario_ids``,
     default all) uniformly, then one of its casts: its fixed pairings when it has any, else
-    every eligible cast (:func:`scenarios.graph.eligible_casts`).
+    every eligible cast (:func:`scenarios.graph.scenario_casts`).
     """
 
     def __init__(
@@ -214,8 +214,7 @@ class SetupSource:
         for sid in ids:
             if sid not in library.scenarios:
                 raise ValueError(f"unknown scenario {sid!r}")
-            fixed = library.fixed_pairings(sid)
-            casts[sid] = [tuple(p.agents) for p in fixed] or eligible_casts(library, sid, graph=graph)  # type: ignore[arg-type]
+            casts[sid] = scenario_casts(library, sid, graph)  # type: ignore[arg-type]
         uncastable = [sid for sid, found in casts.items() if not found]
         if uncastable:
             raise ValueError(

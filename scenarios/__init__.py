@@ -1,7 +1,7 @@
 """Scenario data: schema, built-in library, loaders, SOTOPIA import, relationship graph."""
 
 from scenarios.collection import LibraryError, Origin, ScenarioFileError, ScenarioLibrary
-from scenarios.graph import eligible_casts, relationship_graph, sample_setups, uncastable
+from scenarios.graph import eligible_casts, relationship_graph, sample_setups, scenario_casts, uncastable
 from scenarios.load import builtin_library_path, load_custom, load_library, load_path
 from scenarios.schema import (
     AgentProfile,
@@ -44,5 +44,6 @@ __all__ = [
     "load_sotopia",
     "relationship_graph",
     "sample_setups",
+    "scenario_casts",
     "uncastable",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary, describe_constraint
-from scenarios.graph import eligible_casts, uncastable
+from scenarios.graph import eligible_casts, relationship_graph, scenario_casts, uncastable
 from scenarios.load import builtin_library_path, load_custom, load_library, load_path
 from scenarios.schema import Scenario
 
@@ -118,14 +118,15 @@ def cmd_show(scenario_id: str, path: str | None) -> int:
             details.add_row("rule check", f"{check.name} ({check.kind}: {settings})")
         details.add_row("who may play", describe_constraint(scenario, role))
         parts += [details, Text("")]
-    fixed = [tuple(p.agents) for p in library.fixed_pairings(scenario.id)]
-    eligible = eligible_casts(library, scenario)
+    graph = relationship_graph(library)
+    fixed = library.fixed_pairings(scenario.id)
+    eligible = eligible_casts(library, scenario, graph=graph)
     parts.append(Text(f"Eligible casts: {len(eligible)}", style="bold"))
     if fixed:
         parts.append(Text(f"Fixed pairings: {len(fixed)} (the sampler uses these)", style="bold"))
     elif not eligible:
         parts.append(Text("no characters fit: this scenario cannot be sampled", style="red"))
-    casts = fixed or eligible
+    casts = scenario_casts(library, scenario, graph)
     examples = Table.grid(padding=(0, 2))
     examples.add_column(style="dim")
     examples.add_column()
@@ -163,7 +164,9 @@ def cmd_validate(path: str | None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m scenarios``."""
-    parser = argparse.ArgumentParser(prog="python -m scenarios", description="Browse and check scenario libraries.")
+    parser = argparse.ArgumentParser(
+        prog="python -m scenarios", description="Browse and check scenario libraries."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="one line per scenario")
     listing.add_argument("path", nargs="?", help="file or folder (default: the built-in library)")
@@ -189,8 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except RecursionError:  # the loaders check nesting first (scenarios.datafiles); this is a last resort
-        print("error: the input is nested too deeply to read; see the limits in scenarios/datafiles.py",
-              file=sys.stderr)
+        print(
+            "error: the input is nested too deeply to read; see the limits in scenarios/datafiles.py",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -302,7 +302,11 @@ class ScenarioLibrary:
                 wanted = scenario.relationship_of(i, j)
                 recorded = self.relationships_between(a, b)
                 record = next((r for r in recorded if r.type == wanted), None)
-                if record is None and not fixed and not (wanted is RelationshipType.stranger and not recorded):
+                if (
+                    record is None
+                    and not fixed
+                    and not (wanted is RelationshipType.stranger and not recorded)
+                ):
                     have = ", ".join(sorted(r.type.value for r in recorded)) or "none recorded"
                     roles = f" (roles {i} and {j})" if len(cast) > 2 else ""
                     raise LibraryError(
@@ -313,7 +317,9 @@ class ScenarioLibrary:
                     relationships.append(Relationship(agents=(a, b), type=wanted, background=""))
                 else:
                     relationships.append(
-                        Relationship(id=record.id, agents=(a, b), type=record.type, background=record.background)
+                        Relationship(
+                            id=record.id, agents=(a, b), type=record.type, background=record.background
+                        )
                     )
         return relationships
 
@@ -323,19 +329,15 @@ class ScenarioLibrary:
         """How many distinct (scenario, cast) setups the sampler can produce.
 
         Per scenario: its fixed pairings when it has any (SOTOPIA: 5 each, 450 in all), otherwise
-        its eligible casts (see :func:`scenarios.graph.eligible_casts`). ``pool`` adds characters
+        its eligible casts (see :func:`scenarios.graph.scenario_casts`). ``pool`` adds characters
         and relationships (e.g. the built-in ones) that this library's scenarios may be cast from.
         """
         # graph.py imports this module (errors, constraint text), so import it at call time
-        from scenarios.graph import eligible_casts, relationship_graph
+        from scenarios.graph import relationship_graph, scenario_casts
 
         view = self if pool is None else self._with_pool(pool)
         graph = relationship_graph(view)
-        total = 0
-        for scenario_id, scenario in view.scenarios.items():
-            fixed = view.fixed_pairings(scenario_id)
-            total += len(fixed) if fixed else len(eligible_casts(view, scenario, graph=graph))
-        return total
+        return sum(len(scenario_casts(view, scenario, graph)) for scenario in view.scenarios.values())
 
     def _with_pool(self, pool: ScenarioLibrary) -> ScenarioLibrary:
         characters = {**pool.characters, **self.characters}
@@ -424,8 +426,9 @@ def _describe_error(err: Any, model: type[BaseModel]) -> str:
     elif kind == "string_too_long":
         limit = (err.get("ctx") or {}).get("max_length")
         size = f"{len(value):,} characters" if isinstance(value, str) else "too long"
-        text = (f"text of {size} is over the {limit:,}-character limit; shorten it "
-                "(limits: scenarios/schema.py)")
+        text = (
+            f"text of {size} is over the {limit:,}-character limit; shorten it (limits: scenarios/schema.py)"
+        )
     elif kind == "too_long":
         limit = (err.get("ctx") or {}).get("max_length")
         size = f"{len(value):,} entries" if isinstance(value, list | tuple) else "too many entries"
@@ -498,7 +501,9 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[FieldInfo |
             args = typing.get_args(annotation)
             if not args:
                 return None, None
-            annotation = args[part] if typing.get_origin(annotation) is tuple and part < len(args) else args[0]
+            annotation = (
+                args[part] if typing.get_origin(annotation) is tuple and part < len(args) else args[0]
+            )
             annotation, inner = _unwrap(annotation)
             info = inner
     return info, annotation

@@ -85,7 +85,11 @@ def eligible_casts(
     if graph is None:
         graph = relationship_graph(library)
     candidates = [
-        [agent_id for agent_id in sorted(library.characters) if scenario.admits(role, library.characters[agent_id])]
+        [
+            agent_id
+            for agent_id in sorted(library.characters)
+            if scenario.admits(role, library.characters[agent_id])
+        ]
         for role in range(scenario.num_roles)
     ]
     casts: list[tuple[str, ...]] = []
@@ -109,14 +113,25 @@ def eligible_casts(
     return casts
 
 
-def _casts_for(
-    library: ScenarioLibrary, scenario: Scenario, graph: nx.Graph
-) -> list[tuple[tuple[str, ...], str | None]]:
-    """The casts the sampler may use: fixed pairings when the scenario has any, else eligible casts."""
+def scenario_casts(
+    library: ScenarioLibrary, scenario: Scenario | str, graph: nx.Graph | None = None
+) -> list[tuple[str, ...]]:
+    """A scenario's casts (character ids in role order): its fixed pairings when the library has any
+    for it (SOTOPIA's five per scenario), else every :func:`eligible_casts` (possibly none).
+
+    Every user of "who can play this scenario" (the sampler, the env's draws, the setup count) asks here.
+    """
+    if isinstance(scenario, str):
+        scenario = library.scenario(scenario)
     fixed = library.fixed_pairings(scenario.id)
     if fixed:
-        return [(tuple(p.agents), p.id) for p in fixed]
-    casts = eligible_casts(library, scenario, graph=graph)
+        return [tuple(p.agents) for p in fixed]
+    return eligible_casts(library, scenario, graph=graph)
+
+
+def _casts_for(library: ScenarioLibrary, scenario: Scenario, graph: nx.Graph) -> list[tuple[str, ...]]:
+    """:func:`scenario_casts`, or a :class:`LibraryError` saying why there is none."""
+    casts = scenario_casts(library, scenario, graph)
     if not casts:
         roles = "; ".join(
             f"role {role}: {describe_constraint(scenario, role)}" for role in range(scenario.num_roles)
@@ -126,7 +141,7 @@ def _casts_for(
             f"{scenario.relationship.value!r} relationship satisfy its role constraints ({roles}); add "
             "characters or relationships, or relax the constraints"
         )
-    return [(cast, None) for cast in casts]
+    return casts
 
 
 def uncastable(library: ScenarioLibrary, scenario_ids: Iterable[str] | None = None) -> list[str]:
@@ -185,6 +200,6 @@ def sample_setups(
                 block = list(casts)
                 rng.shuffle(block)
                 chosen.extend(block[: n - len(chosen)])
-        for cast, _pairing_id in chosen:
+        for cast in chosen:
             setups.append(library.setup(scenario.id, list(cast), seed=rng.randrange(2**31)))
     return setups

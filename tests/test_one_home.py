@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+from test_scenarios_graph import LIBRARY
 
 from envs.evaluator import AsyncEvaluator, run_sync
+from envs.social import SocialEpisodeEnv
 from eval.judge import SotopiaJudge
 from eval.jury import JudgePanel
+from scenarios import eligible_casts, load_path, sample_setups, scenario_casts
 
 
 def test_blocking_evaluation_is_one_bridge() -> None:
@@ -19,3 +24,19 @@ def test_blocking_evaluation_is_one_bridge() -> None:
 
     assert run_sync(asyncio.sleep(0, result=3)) == 3
     assert asyncio.run(inside()) == 7
+
+
+def test_a_scenarios_casts_have_one_rule(tmp_path: Path) -> None:
+    # fixed pairings when the library has any for the scenario, else every eligible cast
+    path = tmp_path / "small.yaml"
+    path.write_text(LIBRARY, encoding="utf-8")
+    library = load_path(path)
+    assert scenario_casts(library, "reunion") == [("eli", "dee")]
+    assert scenario_casts(library, "kitchen") == eligible_casts(library, "kitchen") != []
+    assert scenario_casts(library, "romance") == []
+    castable = [sid for sid in library.scenarios if scenario_casts(library, sid)]
+    env = SocialEpisodeEnv(library, scenario_ids=castable)
+    assert env.source.casts == {sid: scenario_casts(library, sid) for sid in castable}
+    assert library.count_setups() == sum(len(scenario_casts(library, sid)) for sid in library.scenarios)
+    drawn = {(s.scenario.id, *(a.id for a in s.agents)) for s in sample_setups(library, castable)}
+    assert drawn == {(sid, *cast) for sid in castable for cast in scenario_casts(library, sid)}
