@@ -59,14 +59,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -80,6 +73,7 @@ from envs.social import TurnMode
 from envs.types import Episode, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
 from eval.jury import ORDERS, JudgePanel, describe_costs, estimate_cost, family_warnings
+from eval.progress import progress_bar
 from eval.reliability import CheckCounts, Reliability, check_counts, reliability
 from eval.runcard import ModelEntry, RunCard, package_versions, scenario_hashes
 from eval.stats import MeanCI, episode_judgement, mean_ci
@@ -696,18 +690,9 @@ def plan_run(config: InteractiveConfig, judge: Judge) -> list[PlannedEpisode]:
     )
 
 
-def _progress_columns(label: str) -> tuple[Any, ...]:
-    return (
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(
-            "ok {task.fields[ok]} · failed {task.fields[failed]} · judge failed {task.fields[jfailed]}"
-        ),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
+def _progress(label: str, console: Console) -> Progress:
+    counts = "ok {task.fields[ok]} · failed {task.fields[failed]} · judge failed {task.fields[jfailed]}"
+    return progress_bar(label, fields=counts, eta=True, console=console)
 
 
 async def play(
@@ -741,7 +726,7 @@ async def play(
         ]
 
     counts = Counter[str]()
-    with Progress(*_progress_columns("episodes"), console=console) as progress:
+    with _progress("episodes", console) as progress:
         task = progress.add_task("episodes", total=len(todo), ok=0, failed=0, jfailed=0)
 
         def advance(episode: Episode) -> None:
@@ -805,7 +790,7 @@ async def rejudge(
     """
     gate = asyncio.Semaphore(concurrency)
     counts = Counter[str]()
-    with Progress(*_progress_columns("rejudged"), console=console) as progress:
+    with _progress("rejudged", console) as progress:
         task = progress.add_task("rejudge", total=len(episodes), ok=0, failed=0, jfailed=0)
 
         async def one(episode: Episode) -> None:

@@ -91,7 +91,9 @@ class Settings(BaseModel):
 # Selecting and asking
 
 
-def select_units(items: Sequence[MCQItem], limit: int | None, *, sample: bool = False, seed: int = 0) -> list[MCQItem]:
+def select_units(
+    items: Sequence[MCQItem], limit: int | None, *, sample: bool = False, seed: int = 0
+) -> list[MCQItem]:
     """At most ``limit`` units (items, or groups kept whole): the first ones, or a seeded sample."""
     if limit is None:
         return list(items)
@@ -138,7 +140,10 @@ async def ask_items(
             if isinstance(reply, ChatResult):
                 text = reply.text
                 attempt.latency_s = reply.latency_s
-                attempt.prompt_tokens, attempt.completion_tokens = reply.prompt_tokens, reply.completion_tokens
+                attempt.prompt_tokens, attempt.completion_tokens = (
+                    reply.prompt_tokens,
+                    reply.completion_tokens,
+                )
             elif reply is not None:
                 text = reply
         if text is not None:
@@ -233,9 +238,13 @@ def evaluate(
 ) -> tuple[Summary, list[dict[str, Any]]]:
     """Score the attempts (vote or per-run mean, groups) and build the per-item records."""
     predictions = {it.id: [a.prediction for a in tries] for it, tries in zip(items, attempts, strict=True)}
-    errors = {it.id: sum(a.error is not None for a in tries) for it, tries in zip(items, attempts, strict=True)}
+    errors = {
+        it.id: sum(a.error is not None for a in tries) for it, tries in zip(items, attempts, strict=True)
+    }
     format_ok = [a.format_ok for tries in attempts for a in tries if a.error is None]
-    summary, scores = score_predictions(items, predictions, errors=errors, format_ok=format_ok, aggregate=aggregate)
+    summary, scores = score_predictions(
+        items, predictions, errors=errors, format_ok=format_ok, aggregate=aggregate
+    )
     records = [item_record(it, tries, s) for it, tries, s in zip(items, attempts, scores, strict=True)]
     return summary, records
 
@@ -263,14 +272,25 @@ async def run_benchmark(
                 on_done()
 
         attempts = await ask_items(
-            items, answer_fn, sip=settings.sip, runs=settings.runs, shuffle=settings.shuffle,
-            seed=settings.seed, concurrency=settings.concurrency, on_done=done, orders=settings.orders,
+            items,
+            answer_fn,
+            sip=settings.sip,
+            runs=settings.runs,
+            shuffle=settings.shuffle,
+            seed=settings.seed,
+            concurrency=settings.concurrency,
+            on_done=done,
+            orders=settings.orders,
         )
     wall = time.perf_counter() - started
     summary, records = evaluate(items, attempts, settings.aggregate)
-    latencies = [a.latency_s for tries in attempts for a in tries if a.latency_s is not None and a.error is None]
+    latencies = [
+        a.latency_s for tries in attempts for a in tries if a.latency_s is not None and a.error is None
+    ]
     failed_calls = sum(a.error is not None for tries in attempts for a in tries)
-    completion_tokens = [a.completion_tokens for tries in attempts for a in tries if a.completion_tokens is not None]
+    completion_tokens = [
+        a.completion_tokens for tries in attempts for a in tries if a.completion_tokens is not None
+    ]
     out = {
         **summary.model_dump(),
         "model": settings.model,
@@ -284,7 +304,8 @@ async def run_benchmark(
             "mean_latency_s": round(sum(latencies) / len(latencies), 3) if latencies else None,
             "calls_per_s": round(total / wall, 3) if wall > 0 else None,
             "mean_completion_tokens": round(sum(completion_tokens) / len(completion_tokens), 1)
-            if completion_tokens else None,
+            if completion_tokens
+            else None,
         },
     }
     return out, records
@@ -301,10 +322,10 @@ class _progress:
         if not self.enabled:
             return lambda: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        from eval.progress import progress_bar
+
+        self.bar = progress_bar(console=Console(stderr=True), transient=True)
         self.bar.start()
         task = self.bar.add_task(f"{self.settings.model} on {self.settings.benchmark}", total=self.total)
         return lambda: self.bar.advance(task)
@@ -321,7 +342,9 @@ class _progress:
 def write_results(out_dir: Path, summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
     """Write ``summary.json`` and ``items.jsonl`` into ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     with (out_dir / "items.jsonl").open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -341,8 +364,13 @@ def print_summary(summary: dict[str, Any], out_dir: Path | None = None) -> None:
     for column in ("accuracy", "n", "scored", "correct", "format ok", "unparseable", "errors", "wall s"):
         table.add_column(column, justify="right")
     table.add_row(
-        _pct(summary["accuracy"]), str(summary["n"]), str(summary["scored"]), str(summary["correct"]),
-        _pct(summary["format_ok_rate"]), str(summary["unparseable"]), str(summary["errors"]),
+        _pct(summary["accuracy"]),
+        str(summary["n"]),
+        str(summary["scored"]),
+        str(summary["correct"]),
+        _pct(summary["format_ok_rate"]),
+        str(summary["unparseable"]),
+        str(summary["errors"]),
         f"{summary['timings']['wall_s']:.1f}",
     )
     console.print(table)
@@ -386,25 +414,41 @@ def parse_model_spec(spec: str) -> tuple[str, bool]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m eval.mcq`` argument parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m eval.mcq", description=__doc__,
+        prog="python -m eval.mcq",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="local, sip:MODEL, or a litellm model string")
-    parser.add_argument("--benchmark", required=True, help="tombench, tombench-hard, hi-tom, emobench-ea, "
-                        "emobench-eu, socialiqa, simpletom, motivebench, tactfultom, tom-rl, jsonl, generated")
+    parser.add_argument(
+        "--benchmark",
+        required=True,
+        help="tombench, tombench-hard, hi-tom, emobench-ea, "
+        "emobench-eu, socialiqa, simpletom, motivebench, tactfultom, tom-rl, jsonl, generated",
+    )
     parser.add_argument("--data", type=Path, help="data file or folder (default: the shared data copy)")
     parser.add_argument("--limit", type=int, help="at most N units (first N; with --sample a seeded sample)")
     parser.add_argument("--sample", action="store_true", help="with --limit: a seeded random sample")
     parser.add_argument("--n", type=int, help="generated: number of items (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="generator, shuffles and sampling seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="generator, shuffles and sampling seed (default 0)"
+    )
     parser.add_argument("--runs", type=int, help="times each item is asked (default: 5 for ToMBench, else 1)")
-    parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
-                        help="shuffle options per run (default: on for ToMBench only)")
+    parser.add_argument(
+        "--shuffle",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="shuffle options per run (default: on for ToMBench only)",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight (default 8)")
-    parser.add_argument("--max-tokens", type=int,
-                        help=f"default {SIP_MAX_TOKENS} for sip models, {PLAIN_MAX_TOKENS} for plain ones")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        help=f"default {SIP_MAX_TOKENS} for sip models, {PLAIN_MAX_TOKENS} for plain ones",
+    )
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
-    parser.add_argument("--retries", type=int, default=4, help="attempts per call for transient errors (default 4)")
+    parser.add_argument(
+        "--retries", type=int, default=4, help="attempts per call for transient errors (default 4)"
+    )
     parser.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
     parser.add_argument("--out", type=Path, help="output folder (default runs/mcq-<benchmark>-<timestamp>)")
     parser.add_argument("--language", help="tombench, emobench-*: en (default), zh (emobench: all)")
@@ -450,17 +494,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, sip = parse_model_spec(args.model)
         benchmark = get_benchmark(args.benchmark)
         options = _loader_options(args)
-        items = select_units(load_benchmark(args.benchmark, args.data, **options), args.limit,
-                             sample=args.sample, seed=args.seed)
+        items = select_units(
+            load_benchmark(args.benchmark, args.data, **options),
+            args.limit,
+            sample=args.sample,
+            seed=args.seed,
+        )
     except (BenchmarkError, ValueError) as exc:
         return _fail(str(exc))
     settings = Settings(
-        model=args.model, benchmark=args.benchmark, data=str(args.data) if args.data else None, sip=sip,
-        runs=args.runs or benchmark.runs, shuffle=benchmark.shuffle if args.shuffle is None else args.shuffle,
-        orders=[list(o) for o in benchmark.orders], aggregate=benchmark.aggregate,
-        seed=args.seed, limit=args.limit, sample=args.sample, concurrency=args.concurrency,
-        temperature=args.temperature, max_tokens=args.max_tokens or default_max_tokens(items, sip),
-        api_base=args.api_base, loader_options={k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
+        model=args.model,
+        benchmark=args.benchmark,
+        data=str(args.data) if args.data else None,
+        sip=sip,
+        runs=args.runs or benchmark.runs,
+        shuffle=benchmark.shuffle if args.shuffle is None else args.shuffle,
+        orders=[list(o) for o in benchmark.orders],
+        aggregate=benchmark.aggregate,
+        seed=args.seed,
+        limit=args.limit,
+        sample=args.sample,
+        concurrency=args.concurrency,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens or default_max_tokens(items, sip),
+        api_base=args.api_base,
+        loader_options={k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
     )
     try:
         endpoint = resolve_endpoint(model, args.api_base)
@@ -472,8 +530,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # SIP prompts start inside <think> where the backend can continue a begun reply, as in training
     prefill = THINK_PREFILL if sip and endpoint.backend == "transformers" else ""
-    answer_fn = model_answer_fn(endpoint, temperature=settings.temperature, max_tokens=settings.max_tokens or 0,
-                                retry=RetryPolicy(max_attempts=args.retries), prefill=prefill)
+    answer_fn = model_answer_fn(
+        endpoint,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens or 0,
+        retry=RetryPolicy(max_attempts=args.retries),
+        prefill=prefill,
+    )
     summary, records = asyncio.run(run_benchmark(items, answer_fn, settings, progress=sys.stderr.isatty()))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or Path("runs") / f"mcq-{args.benchmark}-{stamp}"

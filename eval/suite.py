@@ -646,10 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import litellm  # noqa: F401  (slow first import, kept out of the timings)
 
     if sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from eval.progress import progress_bar
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err) as progress:  # fmt: skip
+        with progress_bar(console=err) as progress:
             summary = asyncio.run(run_suite(config, Hooks(progress)))
     else:
         summary = asyncio.run(run_suite(config))

@@ -40,3 +40,20 @@ def test_a_scenarios_casts_have_one_rule(tmp_path: Path) -> None:
     assert library.count_setups() == sum(len(scenario_casts(library, sid)) for sid in library.scenarios)
     drawn = {(s.scenario.id, *(a.id for a in s.agents)) for s in sample_setups(library, castable)}
     assert drawn == {(sid, *cast) for sid in castable for cast in scenario_casts(library, sid)}
+
+
+def test_progress_bars_are_drawn_one_way() -> None:
+    from rich.console import Console
+
+    from eval.progress import progress_bar
+
+    console = Console(record=True, width=200, force_terminal=False)
+    with progress_bar("episodes", fields="ok {task.fields[ok]}", eta=True, console=console) as bar:
+        task = bar.add_task("x", total=4, ok=0)
+        bar.update(task, advance=3, ok=3)
+    line = console.export_text()
+    assert "episodes" in line and "3/4" in line and "ok 3" in line and "ETA" in line
+    plain = Console(record=True, width=200, force_terminal=False)
+    with progress_bar(console=plain) as bar:
+        bar.add_task("model on bench", total=2, completed=1)
+    assert "model on bench" in plain.export_text() and "ETA" not in plain.export_text()

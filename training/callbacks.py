@@ -60,7 +60,9 @@ class MetricsJSONL(TrainerCallback):
         tmp.write_text("".join(f"{line}\n" for line in kept))
         tmp.replace(self.path)
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if not state.is_world_process_zero or not logs or "train_runtime" in logs:
             return
         record: dict[str, Any] = {"step": state.global_step}
@@ -85,16 +87,17 @@ class RichProgress(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from eval.progress import progress_bar
 
-        self._progress = Progress(
-            TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[terms]}"),
-        )  # fmt: skip
+        self._progress = progress_bar("GRPO", fields="{task.fields[terms]}")
         self._progress.start()
-        self._task = self._progress.add_task("train", total=state.max_steps, completed=state.global_step, terms="")
+        self._task = self._progress.add_task(
+            "train", total=state.max_steps, completed=state.global_step, terms=""
+        )
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if self._progress is None or not logs:
             return
         parts = []
@@ -144,7 +147,9 @@ class RolloutTimings(TrainerCallback):
     def __init__(self, rollout: Any) -> None:
         self.rollout = rollout
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if logs is not None and "loss" in logs:
             for key, value in getattr(self.rollout, "timings", {}).items():
                 logs[f"rollout/{key}"] = round(value, 2)
