@@ -25,14 +25,19 @@ def normalize_answer(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text).split())
 
 
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an) ")
+
+
 def free_text_correct(answer: str, gold: str) -> bool:
     """Whether a free-text answer is right: normalised, it equals the gold or ends with it (as whole words).
 
     ToM-RL's rule, in its training reward and its evaluation alike: "the red bucket" and "It is
     in the red_bucket." are right for the gold "red_bucket"; "red bucket or green box" is not,
-    so naming every candidate location does not pay more than committing to one.
+    so naming every candidate location does not pay more than committing to one. A leading
+    article is dropped from both sides first ("box" is right for the gold "the box").
     """
-    a, g = normalize_answer(answer), normalize_answer(gold)
+    a = _LEADING_ARTICLE.sub("", normalize_answer(answer))
+    g = _LEADING_ARTICLE.sub("", normalize_answer(gold))
     return bool(g) and (a == g or a.endswith(" " + g))
 
 

@@ -41,6 +41,8 @@ def test_normalize_answer() -> None:
         ("red bucketful", "red_bucket", False),
         ("cardboard box", "box", True),  # no ToM-RL story names one location inside another
         ("kitchenette", "kitchen", False),
+        ("box", "the box", True),
+        ("a box", "box", True),
         ("", "red_bucket", False),
         ("anything", "", False),
     ],

@@ -1,4 +1,4 @@
-"""Reward terms, their ranges, the curriculum, combination and the TRL adapter."""
+"""Reward terms, their ranges, the curriculum and the TRL adapter."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from training.rewards import (
     Curriculum,
     RewardJudgeError,
     accuracy_reward,
-    combine,
     completion_texts,
     content_reward,
-    free_text_match,
     goal_reward,
     length_reward,
     length_window,
@@ -284,6 +282,29 @@ def test_accuracy_reward(completion: str, fields: dict, expected: float) -> None
     assert accuracy_reward(completion, **fields) == expected
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "red_bucket",
+        "The pear is in the red bucket.",
+        "red bucket or green box",  # a hedge: training once paid for it while evaluation did not
+        "green box or red bucket",
+        "red bucket, not the green box",
+        "the green box",
+        "",
+    ],
+)
+def test_training_rewards_exactly_what_the_benchmark_scores_right(reply: str) -> None:
+    from eval.benchmarks.protocol import read_reply
+    from eval.benchmarks.scoring import is_correct
+    from eval.items import MCQItem
+
+    item = MCQItem(id="q", benchmark="tomrl", context=STORY, question=QUESTION, answer_text="red_bucket")
+    text = SIP.render(["a", "b", "c", "d"], reply) if reply else "<think>x</think><Answer></Answer>"
+    benchmark_right = is_correct(item, read_reply(item, [], text, sip=True).prediction)
+    assert accuracy_reward(text, answer_text="red_bucket") == (1.0 if benchmark_right else -1.0)
+
+
 def test_accuracy_custom_values_and_missing_gold() -> None:
     assert accuracy_reward("A", correct=2.0, wrong=-2.0, **MCQ) == 2.0
     assert accuracy_reward("C", correct=2.0, wrong=-2.0, **MCQ) == -2.0
@@ -297,12 +318,6 @@ def test_accuracy_invalid_gold_raises() -> None:
         accuracy_reward("A", options=OPTIONS, answer=7)
     with pytest.raises(ValueError):
         accuracy_reward("A", options=OPTIONS, answer_letter="Z")
-
-
-def test_free_text_match() -> None:
-    assert free_text_match("The Kitchen!", "kitchen")
-    assert not free_text_match("kitchenette", "kitchen")
-    assert not free_text_match("anything", "")
 
 
 # --- goal -------------------------------------------------------------------------------------------
@@ -346,7 +361,7 @@ def test_every_term_stays_in_its_range(completion: str, score: float | None) -> 
         assert values["format"] == 1.0 and values["structure"] == 1.0
 
 
-# --- curriculum and combine -------------------------------------------------------------------------
+# --- curriculum -----------------------------------------------------------------------------------------------------------------------------------------------------------
 
 
 def test_default_curriculum_moves_from_format_to_outcome() -> None:
@@ -407,14 +422,6 @@ def test_curriculum_progress_must_be_in_range_and_constant_works() -> None:
             c.weights(bad)
 
 
-def test_combine() -> None:
-    terms = {"format": 1.0, "accuracy": -1.0, "goal": None, "content": float("nan")}
-    assert combine(terms, {"format": 0.5, "accuracy": 2.0}) == -1.5
-    assert combine({"goal": None}, {}) == 0.0
-    with pytest.raises(KeyError):
-        combine({"format": 1.0}, {"accuracy": 1.0})
-
-
 # --- TRL adapter ------------------------------------------------------------------------------------
 
 
@@ -445,22 +452,26 @@ def test_trl_funcs_are_named_and_score_rows() -> None:
     assert all(len(v) == 3 for v in out.values())
 
 
-def test_trl_curriculum_scales_by_progress() -> None:
-    c = Curriculum.constant({"format": 0.5})
-    (fmt,) = trl_reward_funcs(
-        ["format"],
-        curriculum=Curriculum(
-            schedule=[
-                {"name": "a", "at": 0.0, "weights": {"format": 2.0}},
-                {"name": "b", "at": 1.0, "weights": {"format": 0.0}},
-            ]
-        ),
+def test_curriculum_weighs_the_trl_terms_through_trainer_reward_weights() -> None:
+    """The one path training takes: raw term values from the TRL functions, weights set on the trainer."""
+    torch = pytest.importorskip("torch")
+    from training.callbacks import CurriculumCallback
+
+    funcs = trl_reward_funcs(["format", "accuracy", "goal"])
+    curriculum = Curriculum(
+        schedule=[
+            {"name": "a", "at": 0.0, "weights": {"format": 2.0, "accuracy": 1.0}},
+            {"name": "b", "at": 1.0, "weights": {"format": 0.0, "accuracy": 1.0, "goal": 2.0}},
+        ]
     )
-    state = SimpleNamespace(global_step=25, max_steps=100)
-    assert fmt(**_batch(), trainer_state=state) == [1.5, -1.5, -1.5]
-    (fmt_const,) = trl_reward_funcs(["format"], curriculum=c)
-    with pytest.raises(ValueError, match="trainer_state"):
-        fmt_const(**_batch())
+    trainer = SimpleNamespace(reward_weights=None)
+    callback = CurriculumCallback(trainer, curriculum, [f.__name__ for f in funcs])
+    callback.on_step_begin(None, SimpleNamespace(global_step=25, max_steps=100), None)
+    assert trainer.reward_weights.tolist() == [1.5, 1.0, 0.5]
+    values = torch.tensor([[math.nan if v is None else v for v in f(**_batch())] for f in funcs]).T
+    # TRL 1.16 sums the weighted terms of a row, leaving out the ones a row has no value for
+    summed = (values * trainer.reward_weights.unsqueeze(0)).nansum(dim=1)
+    assert summed.tolist() == pytest.approx([2.5, -2.5, -1.5 + 0.5 * 0.6])
 
 
 def test_trl_policy_texts_average_per_turn_terms() -> None:
