@@ -388,10 +388,10 @@ def audit(result: ShareResult, out: Path, plan: list[str], stats: FaultStats) ->
                 result.reasons[_reason(episode.error or "")] += 1
             else:
                 result.finished += 1
-                evaluation = episode.evaluation or {}
-                if evaluation.get("ok"):
+                evaluation = episode.evaluation
+                if evaluation is not None and evaluation.ok:
                     result.judged_ok += 1
-                    tokens = set(TOKEN_RE.findall(str(evaluation.get("raw_text") or "")))
+                    tokens = set(TOKEN_RE.findall(evaluation.raw_text or ""))
                     if not tokens & stats.judge_tokens:
                         result.fake_judgements += 1
             for turn in episode.turns:
@@ -680,15 +680,15 @@ def audit_rollout(result: RolloutResult, dimensions: Any) -> RolloutResult:
         if episode.status is EpisodeStatus.running:
             result.lost += 1
             result.problems.append(f"episode {episode.id} ({key}) was handed over still running")
-        evaluation = episode.evaluation or {}
-        raw = str(evaluation.get("raw_text") or "")
-        if evaluation.get("ok") and set(TOKEN_RE.findall(raw)) & stats.judge_tokens:
+        evaluation = episode.evaluation
+        raw = (evaluation.raw_text if evaluation is not None else None) or ""
+        if evaluation is not None and evaluation.ok and set(TOKEN_RE.findall(raw)) & stats.judge_tokens:
             with contextlib.suppress(JudgementError, KeyError):
                 judged.setdefault(key, []).append(
                     parse_judgement(raw, episode.setup.agent_names, dimensions)[learner]["goal"].score
                 )
-        elif episode.status is EpisodeStatus.finished and str(evaluation.get("error") or "").strip():
-            unjudged.setdefault(key, []).append(str(evaluation["error"]))
+        elif episode.status is EpisodeStatus.finished and evaluation and (evaluation.error or "").strip():
+            unjudged.setdefault(key, []).append(str(evaluation.error))
         for turn in episode.turns:
             if turn.agent == learner or turn.error:
                 continue  # the canned policy's own turn, or a failure recorded as one

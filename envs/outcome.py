@@ -25,7 +25,7 @@ def apply_evaluation(
     """
     dimension = reward_dimension or episode.reward_dimension
     evaluation = with_checks(evaluation, episode)
-    episode.evaluation = evaluation.model_dump(mode="json")
+    episode.evaluation = evaluation
     episode.scores = evaluation.flat_scores()
     if evaluation.ok or dimension == RULES_DIMENSION:
         episode.rewards = {
@@ -53,9 +53,9 @@ def outcome_info(episode: Episode, agent: str) -> OutcomeInfo:
     evaluation = episode.evaluation
     info = OutcomeInfo(
         termination_reason=episode.termination_reason,
-        evaluated=bool(evaluation and evaluation.get("ok")),
+        evaluated=evaluation is not None and evaluation.ok,
         scores=dict(episode.scores.get(agent, {})),
     )
-    if evaluation and not evaluation.get("ok"):
-        info["evaluation_error"] = evaluation.get("error")
+    if evaluation is not None and not evaluation.ok:
+        info["evaluation_error"] = evaluation.error
     return info

@@ -21,7 +21,7 @@ Rewards are zero during the episode. When it ends and the env has an evaluator, 
 reward is its score on ``reward_dimension`` (default ``goal``) and ``infos`` carry all its scores;
 without one, rewards stay 0 and ``infos[agent]["evaluated"]`` is False, except in a scenario with
 rule checks (:mod:`scenarios.checks`), which is always checked (no model needed): its results sit
-beside any judge scores in ``Episode.evaluation["checks"]``, and ``reward_dimension="rules"``
+beside any judge scores in ``Episode.evaluation.checks``, and ``reward_dimension="rules"``
 rewards each role with the share of its checks passed. The async runner instead
 evaluates after the episode and calls :meth:`SocialEpisodeEnv.apply_evaluation`.
 """

@@ -5,11 +5,12 @@ These types are imported by ``agents`` and ``eval``; they depend only on ``scena
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from scenarios.checks import CheckResult, rules_score
 from scenarios.schema import EpisodeSetup
@@ -123,35 +124,6 @@ class EpisodeStatus(str, Enum):
     failed = "failed"
 
 
-class Episode(BaseModel):
-    """A played episode: setup, transcript, outcome. The unit the store and the judge work on."""
-
-    id: str
-    setup: EpisodeSetup
-    agent_models: dict[str, str] = Field(default_factory=dict, description="Agent name -> model/agent spec.")
-    turns: list[Turn] = Field(default_factory=list)
-    status: EpisodeStatus = EpisodeStatus.running
-    error: str | None = None
-    termination_reason: str | None = None
-    rewards: dict[str, float] = Field(default_factory=dict)
-    scores: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="Agent -> dimension -> score."
-    )
-    evaluation: dict[str, Any] | None = Field(None, description="The evaluator's full output.")
-    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def reward_dimension(self) -> str:
-        """The score dimension the episode's env rewards on (recorded with its settings); ``goal`` if unrecorded."""
-        return str((self.metadata.get("env") or {}).get("reward_dimension") or "goal")
-
-    def transcript(self) -> str:
-        """The public transcript, one act per line (no private reasoning)."""
-        return "\n".join(f"Turn #{t.index}: {t.action.render(t.agent)}" for t in self.turns)
-
-
 class DimensionScore(BaseModel):
     """One judged dimension for one agent."""
 
@@ -219,3 +191,55 @@ class EpisodeEvaluation(BaseModel):
             if score is not None:
                 flat.setdefault(agent, {}).setdefault(RULES_DIMENSION, score)
         return flat
+
+
+class Episode(BaseModel):
+    """A played episode: setup, transcript, outcome. The unit the store and the judge work on.
+
+    Assignments are validated, so ``episode.evaluation = {...}`` (a stored dump) becomes an
+    :class:`EpisodeEvaluation` too.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+    setup: EpisodeSetup
+    agent_models: dict[str, str] = Field(default_factory=dict, description="Agent name -> model/agent spec.")
+    turns: list[Turn] = Field(default_factory=list)
+    status: EpisodeStatus = EpisodeStatus.running
+    error: str | None = None
+    termination_reason: str | None = None
+    rewards: dict[str, float] = Field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Agent -> dimension -> score."
+    )
+    evaluation: EpisodeEvaluation | None = Field(None, description="The evaluator's full output.")
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("evaluation", mode="before")
+    @classmethod
+    def _stored_evaluation(cls, value: Any, info: ValidationInfo) -> Any:
+        """An evaluation stored in another shape (older runs, other tools) keeps its ok/error/evaluator;
+        ``ok`` defaults to whether the episode has scores."""
+        if not isinstance(value, Mapping):
+            return value
+        try:
+            return EpisodeEvaluation.model_validate(value)
+        except ValidationError:
+            error = value.get("error")
+            return EpisodeEvaluation(
+                ok=bool(value.get("ok", bool(info.data.get("scores")))),
+                error=str(error) if error is not None else None,
+                evaluator=str(value.get("evaluator", "")),
+            )
+
+    @property
+    def reward_dimension(self) -> str:
+        """The score dimension the episode's env rewards on (recorded with its settings); ``goal`` if unrecorded."""
+        return str((self.metadata.get("env") or {}).get("reward_dimension") or "goal")
+
+    def transcript(self) -> str:
+        """The public transcript, one act per line (no private reasoning)."""
+        return "\n".join(f"Turn #{t.index}: {t.action.render(t.agent)}" for t in self.turns)

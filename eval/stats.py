@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from envs.types import DimensionScore, Episode, EpisodeEvaluation, EpisodeStatus
 
@@ -180,28 +180,19 @@ def estimate(values: Sequence[float], confidence: float = 0.95, method: CIMethod
 def episode_judgement(episode: Episode) -> EpisodeEvaluation | None:
     """The episode's judgement, or None when it was never judged.
 
-    Read from ``Episode.evaluation`` (an ``EpisodeEvaluation`` dump); an evaluation in another shape
-    keeps its ``ok``/``error``/``evaluator`` and takes scores from ``Episode.scores``; scores without
-    an evaluation count as an ok judgement without reasoning.
+    ``Episode.evaluation`` (an evaluation stored in another shape keeps its ``ok``/``error``/
+    ``evaluator``, see :class:`~envs.types.Episode`); an ok one without scores takes them from
+    ``Episode.scores``; scores without an evaluation count as an ok judgement without reasoning.
     """
     flat = {
         agent: {dim: DimensionScore(score=value) for dim, value in dims.items()}
         for agent, dims in episode.scores.items()
     }
-    raw = episode.evaluation
-    if raw is None:
+    evaluation = episode.evaluation
+    if evaluation is None:
         return EpisodeEvaluation(ok=True, scores=flat) if flat else None
-    try:
-        evaluation = EpisodeEvaluation.model_validate(raw)
-    except ValidationError:
-        error = raw.get("error")
-        evaluation = EpisodeEvaluation(
-            ok=bool(raw.get("ok", bool(flat))),
-            error=str(error) if error is not None else None,
-            evaluator=str(raw.get("evaluator", "")),
-        )
     if evaluation.ok and not evaluation.scores and flat:
-        evaluation.scores = flat
+        return evaluation.model_copy(update={"scores": flat})
     return evaluation
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from test_envs_support import LEAVE, make_setup, speak
 
 from envs.evaluator import TranscriptStatsEvaluator
 from envs.outcome import apply_evaluation, outcome_info
+from envs.sinks import read_episodes
 from envs.social import SocialEpisodeEnv
 from envs.types import EpisodeEvaluation
+from eval.stats import episode_judgement
+from eval.store import EpisodeStore
 
 A, B = "Alice Tester", "Bruno Tester"
 
@@ -49,3 +54,34 @@ def test_the_env_and_the_judgement_give_the_same_outcome_info() -> None:
         "scores": {},
         "evaluation_error": "judge down",
     }
+
+
+def test_stored_evaluations_of_any_shape_load_as_episode_evaluations(tmp_path: Path) -> None:
+    episode = _played(evaluator=TranscriptStatsEvaluator(), reward_dimension="words")[0].episode
+    stored = json.loads(episode.model_dump_json())
+    assert (
+        stored["evaluation"]["ok"] is True
+    )  # the stored JSON keeps its shape (eval.store reads $.evaluation.ok)
+    legacy = [
+        stored,  # as every version so far wrote it
+        {**stored, "evaluation": {"error": "quota", "evaluator": "old-judge"}},  # no ok: scores say judged
+        {**stored, "evaluation": {"ok": False, "error": "quota", "scores": {A: {"goal": "high"}}}},
+        {**stored, "scores": {}, "evaluation": {"evaluator": "old-judge"}},
+    ]
+    lines = "\n".join(json.dumps(record) for record in legacy) + "\n"
+    (tmp_path / "episodes.jsonl").write_text(lines, encoding="utf-8")
+    loaded = read_episodes(tmp_path)
+    assert [type(e.evaluation) for e in loaded] == [EpisodeEvaluation] * 4
+    assert loaded[0].evaluation == episode.evaluation
+    assert (loaded[1].evaluation.ok, loaded[1].evaluation.error, loaded[1].evaluation.evaluator) == (
+        True,
+        "quota",
+        "old-judge",
+    )
+    assert (loaded[2].evaluation.ok, loaded[2].evaluation.error) == (False, "quota")
+    assert loaded[3].evaluation.ok is False
+    assert episode_judgement(loaded[1]).score(A, "words") == 3.0  # ok without scores: Episode.scores
+    with EpisodeStore(tmp_path / "store") as store:
+        store.start_run(config={}, models=["scripted"])
+        store.put(loaded[1])
+        assert store.get(episode.id).evaluation == loaded[1].evaluation

@@ -180,7 +180,7 @@ def test_rewards_from_evaluator_at_the_end() -> None:
     assert infos[A]["evaluated"] is True and infos[A]["scores"]["speak"] == 2.0
     assert env.episode.rewards == {A: 4.0, B: 2.0}
     assert env.episode.scores[B]["words"] == 2.0
-    assert env.episode.evaluation["evaluator"] == "transcript-stats"
+    assert env.episode.evaluation.evaluator == "transcript-stats"
 
 
 class _Broken(AsyncEvaluator):
@@ -205,7 +205,7 @@ def test_failed_evaluation_is_recorded_not_zeroed(evaluator: AsyncEvaluator, err
     assert rewards == {A: 0.0, B: 0.0}
     assert infos[A]["evaluated"] is False and infos[A]["evaluation_error"] == error
     assert env.episode.rewards == {} and env.episode.scores == {}
-    assert env.episode.evaluation["ok"] is False
+    assert env.episode.evaluation.ok is False
 
 
 async def test_sync_evaluation_inside_a_running_loop() -> None:

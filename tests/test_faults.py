@@ -182,7 +182,7 @@ def test_grpo_rollout_under_faults_fakes_and_loses_nothing() -> None:
             assert fields["rollout_error"][i].strip(), (i, table)  # a failed row says why
         else:  # finished but unjudged: the reason is on the stored episode of that task
             assert any(
-                ep.metadata["task"] == result.keys[i] and not ep.evaluation["ok"] and ep.evaluation["error"]
+                ep.metadata["task"] == result.keys[i] and not ep.evaluation.ok and ep.evaluation.error
                 for ep in result.episodes
             ), (i, table)
 

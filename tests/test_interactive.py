@@ -338,7 +338,7 @@ def test_failed_judgements_are_counted_not_zero(tmp_path: Path) -> None:
             test_agent = episode.metadata["interactive"]["test_agent"]
             assert episode.scores[test_agent]["goal"] == 8.0 and episode.rewards[test_agent] == 8.0
         history = store.history()
-        assert len(history) == 2 and all(not h.evaluation["ok"] for h in history)  # failed versions kept
+        assert len(history) == 2 and all(not h.evaluation.ok for h in history)  # failed versions kept
 
 
 def test_failed_episodes_are_retried_on_rerun(tmp_path: Path) -> None:

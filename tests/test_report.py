@@ -58,9 +58,10 @@ def _hostile(run_dir: Path) -> None:
             text=f"Hello {INJECT_IMG}",
             reasoning=f"Cue Encoding: {INJECT_SCRIPT} </details></pre> <!--",
         )
-        evaluation = dict(episode.evaluation or {})
+        evaluation = episode.evaluation.model_dump(mode="json")
         evaluation["scores"][setup.agent_names[0]]["goal"]["reasoning"] = f'<iframe srcdoc="{INJECT_SCRIPT}">'
-        store.put(episode.model_copy(update={"evaluation": evaluation}))
+        episode.evaluation = evaluation  # validated into an EpisodeEvaluation
+        store.put(episode)
         crashed = make_episode("hostile-1", setup=setup, models=(HOSTILE_MODEL, "model-b"),
                                status=EpisodeStatus.failed, judged=None)  # fmt: skip
         store.put(crashed.model_copy(update={"error": f"crash {INJECT_SCRIPT}"}))

@@ -66,9 +66,7 @@ def _with_checks(episode: Any) -> Any:
         Judgement(judge="sotopia-eval:judge-two", ok=False, error="judge-two returned invalid JSON"),
     ]
     evaluation = evaluation.model_copy(update={"checks": checks, "judgements": singles})
-    return episode.model_copy(
-        update={"evaluation": evaluation.model_dump(mode="json"), "scores": evaluation.flat_scores()}
-    )
+    return episode.model_copy(update={"evaluation": evaluation, "scores": evaluation.flat_scores()})
 
 
 def _evaluation_run(run_dir: Path) -> None:
@@ -83,11 +81,12 @@ def _evaluation_run(run_dir: Path) -> None:
                              setting=f"A trap. {INJECT_SCRIPT} {INJECT_IMG}", secret=INJECT_IMG)  # fmt: skip
         episode = make_episode("h0", setup=hostile, models=(HOSTILE_MODEL, "model-b"), text=f"Hi {INJECT_IMG}",
                                reasoning=f"Cue Encoding: {INJECT_SCRIPT} </details></pre>")  # fmt: skip
-        evaluation = dict(episode.evaluation or {})
+        evaluation = episode.evaluation.model_dump(mode="json")
         evaluation["scores"][hostile.agent_names[0]]["goal"]["reasoning"] = (
             f'<iframe srcdoc="{INJECT_SCRIPT}">'
         )
-        store.put(episode.model_copy(update={"evaluation": evaluation, "error": None}))
+        episode.evaluation = evaluation  # validated into an EpisodeEvaluation
+        store.put(episode.model_copy(update={"error": None}))
 
 
 def _training_run(run_dir: Path) -> None:
@@ -296,7 +295,7 @@ def test_a_played_episode_is_judged_before_it_is_saved(
     with EpisodeStore(tmp_path / "play", read_only=True) as store:
         (episode,) = store.episodes()
     human = episode.setup.agent_names[0]
-    assert episode.evaluation is not None and episode.evaluation["evaluator"] == "transcript-stats"
+    assert episode.evaluation is not None and episode.evaluation.evaluator == "transcript-stats"
     assert episode.scores[human]["words"] == 4 and episode.scores[human]["left"] == 1
 
 

@@ -109,7 +109,8 @@ def test_episode_judgement_readings() -> None:
     flat_only = make_episode("d").model_copy(update={"evaluation": None})
     from_scores = episode_judgement(flat_only)
     assert from_scores is not None and from_scores.ok and from_scores.score("Bob Example") == 5
-    foreign = make_episode("e").model_copy(update={"evaluation": {"ok": False, "error": "quota", "weird": 1}})
+    foreign = make_episode("e")
+    foreign.evaluation = {"ok": False, "error": "quota", "weird": 1}  # validated on assignment
     other = episode_judgement(foreign)
     assert other is not None and not other.ok and other.error == "quota"
 

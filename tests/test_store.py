@@ -107,7 +107,7 @@ def make_episode(
         error="partner model crashed" if status is EpisodeStatus.failed else None,
         termination_reason="agent left" if status is EpisodeStatus.finished else None,
         scores=evaluation.flat_scores() if evaluation is not None else {},
-        evaluation=evaluation.model_dump(mode="json") if evaluation is not None else None,
+        evaluation=evaluation,
         started_at=START,
         finished_at=START + timedelta(seconds=42) if status is not EpisodeStatus.running else None,
         metadata={"seed": 3},

@@ -109,4 +109,4 @@ def test_grpo_step_on_rule_checked_goals_needs_no_judge(tmp_path: Path) -> None:
 
     episodes = EpisodeStore(out).episodes()
     assert episodes and all(ep.setup.scenario.has_checks for ep in episodes)
-    assert all(ep.evaluation and ep.evaluation["evaluator"] == "rule-checks" for ep in episodes)
+    assert all(ep.evaluation and ep.evaluation.evaluator == "rule-checks" for ep in episodes)

@@ -385,13 +385,13 @@ class TrajectoryRollout:
         score = (episode.scores.get(entry.view.learner) or {}).get(dimension)
         t.goal_score = None if score is None else float(score)
         if self.evaluator is not None and t.goal_score is None and not t.error:
-            evaluation = episode.evaluation or {}
-            t.error = f"judge gave no {dimension} score: {evaluation.get('error') or f'no {dimension} for the policy in its judgement'}"
+            error = episode.evaluation.error if episode.evaluation is not None else None
+            t.error = f"judge gave no {dimension} score: {error or f'no {dimension} for the policy in its judgement'}"
         rules = (episode.scores.get(entry.view.learner) or {}).get(RULES_DIMENSION)
         t.rule_score = None if rules is None else float(rules)
         if episode.setup.scenario.has_checks and t.rule_score is None and not t.error:
-            undecided = (episode.evaluation or {}).get("checks", {}).get(entry.view.learner, [])
-            reasons = "; ".join(r["evidence"] for r in undecided if r.get("outcome") == "undecidable")
+            checks = episode.evaluation.checks.get(entry.view.learner, []) if episode.evaluation else []
+            reasons = "; ".join(r.evidence for r in checks if r.outcome == "undecidable")
             t.error = f"rule checks undecidable: {reasons or 'no checks were run'}"
         if self.on_episode is not None:
             result = self.on_episode(episode)
