@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # litellm's background logger warns whenever a new event loop starts (each asyncio.run): noise here.
@@ -54,7 +55,9 @@ class LLMCallError(RuntimeError):
     Its message never holds an API key (:func:`redact`).
     """
 
-    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = False, secret: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, attempts: int = 1, retryable: bool = False, secret: str | None = None
+    ) -> None:
         super().__init__(redact(message, secret))
         self.attempts = attempts
         self.retryable = retryable
@@ -81,7 +84,8 @@ class RetryPolicy(BaseModel):
     """Exponential backoff with jitter for transient failures (429, 5xx, timeouts, dropped connections).
 
     Defaults: 4 attempts, 0.5 s base delay, 20 s ceiling; each can be set by an environment
-    variable (:func:`env_number`) for the policies built without arguments.
+    variable (:func:`env_number`) for the policies built without arguments. :meth:`retrying` turns
+    it into a tenacity loop.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -90,10 +94,16 @@ class RetryPolicy(BaseModel):
     base_delay_s: float = Field(default_factory=lambda: env_number("SOCIALGYM_RETRY_BASE_DELAY_S", 0.5), ge=0)
     max_delay_s: float = Field(default_factory=lambda: env_number("SOCIALGYM_RETRY_MAX_DELAY_S", 20.0), ge=0)
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
+    def retrying(self, retry: Callable[[BaseException], bool]) -> AsyncRetrying:
+        """A tenacity loop: up to ``max_attempts`` attempts, retrying the errors ``retry`` accepts after a
+        random wait up to ``base_delay_s * 2**(attempt - 1)`` (at most ``max_delay_s``); the last
+        error is re-raised, as is any error ``retry`` refuses."""
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_random_exponential(multiplier=self.base_delay_s, max=self.max_delay_s),
+            retry=retry_if_exception(retry),
+            reraise=True,
+        )
 
 
 class Endpoint(BaseModel):
@@ -223,22 +233,24 @@ def resolve_endpoint(spec: str, api_base: str | None = None, api_key: str | None
     return Endpoint(model=model, api_base=api_base, api_key=key, spec=spec)
 
 
-_RETRYABLE_NAMES = {
-    "RateLimitError",
-    "APIConnectionError",
-    "Timeout",
-    "APITimeoutError",
-    "InternalServerError",
-    "ServiceUnavailableError",
-    "BadGatewayError",
-}
-
-
 def is_retryable(exc: BaseException) -> bool:
-    """True for failures that may pass on retry: rate limits, server errors, timeouts, connections."""
+    """True for failures that may pass on retry: rate limits, server errors, timeouts, connections
+    (litellm's exception types for them, Python's timeout and connection errors, and any error
+    carrying an HTTP status of 429 or 5xx)."""
+    if isinstance(exc, LLMCallError):
+        return False  # already final
     if isinstance(exc, asyncio.TimeoutError | TimeoutError | ConnectionError):
         return True
-    if type(exc).__name__ in _RETRYABLE_NAMES:
+    litellm = sys.modules.get("litellm")  # not imported yet: nothing raised can be one of its errors
+    if litellm is not None and isinstance(
+        exc,
+        litellm.RateLimitError
+        | litellm.APIConnectionError
+        | litellm.Timeout
+        | litellm.InternalServerError
+        | litellm.ServiceUnavailableError
+        | litellm.BadGatewayError,
+    ):
         return True
     status = getattr(exc, "status_code", None)
     return isinstance(status, int) and (status == 429 or status >= 500)
@@ -256,7 +268,9 @@ def _limiter(endpoint: Endpoint) -> asyncio.Semaphore | None:
     return _semaphores[key]
 
 
-def response_format_for(endpoint: Endpoint, json_schema: dict[str, Any] | None, name: str = "response") -> Any:
+def response_format_for(
+    endpoint: Endpoint, json_schema: dict[str, Any] | None, name: str = "response"
+) -> Any:
     """The ``response_format`` that constrains output to ``json_schema`` on this endpoint, if any.
 
     llama-cpp-python's server rejects OpenAI's ``json_schema`` type but constrains decoding with
@@ -307,8 +321,14 @@ async def chat(
         from agents.hf_backend import chat_transformers
 
         return await chat_transformers(
-            endpoint, messages, temperature=temperature, max_tokens=max_tokens, retry=retry, seed=seed,
-            stop=stop, prefill=prefill,
+            endpoint,
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            retry=retry,
+            seed=seed,
+            stop=stop,
+            prefill=prefill,
         )
     if prefill:
         raise ValueError(f"{endpoint.label}: a reply prefill needs a transformers checkpoint endpoint")
@@ -370,32 +390,36 @@ async def chat(
 async def with_retries(
     endpoint: Endpoint, policy: RetryPolicy, attempt_once: Callable[[int], Awaitable[ChatResult]]
 ) -> ChatResult:
-    """Run ``attempt_once(attempt)`` until it succeeds; back off on transient errors.
+    """Run ``attempt_once(attempt)`` until it succeeds, backing off on transient errors (:func:`is_retryable`).
 
     :class:`LLMCallError` raised by the attempt passes through; a non-transient error becomes
     one at once; the last transient one becomes one after ``policy.max_attempts``.
     """
-    last_error: BaseException | None = None
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return await attempt_once(attempt)
-        except LLMCallError:
-            raise
-        except Exception as exc:  # providers raise many types; classify, then retry or give up
-            last_error = exc
-            if not is_retryable(exc):
-                raise LLMCallError(
-                    f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}", attempts=attempt, secret=endpoint.api_key
-                ) from exc
-            if attempt < policy.max_attempts:
-                await asyncio.sleep(policy.delay(attempt))
-    raise LLMCallError(
-        f"{endpoint.label}: gave up after {policy.max_attempts} attempts: "
-        f"{type(last_error).__name__}: {_short(last_error)}",
-        attempts=policy.max_attempts,
-        secret=endpoint.api_key,
-        retryable=True,
-    ) from last_error
+    retrying = policy.retrying(is_retryable)
+
+    def attempts() -> int:
+        return int(retrying.statistics.get("attempt_number", 1))
+
+    async def attempt() -> ChatResult:
+        return await attempt_once(attempts())
+
+    try:
+        return await retrying(attempt)
+    except LLMCallError:
+        raise
+    except Exception as exc:  # providers raise many types: transient ones were retried above
+        if not is_retryable(exc):
+            raise LLMCallError(
+                f"{endpoint.label}: {type(exc).__name__}: {_short(exc)}",
+                attempts=attempts(),
+                secret=endpoint.api_key,
+            ) from exc
+        raise LLMCallError(
+            f"{endpoint.label}: gave up after {attempts()} attempts: {type(exc).__name__}: {_short(exc)}",
+            attempts=attempts(),
+            secret=endpoint.api_key,
+            retryable=True,
+        ) from exc
 
 
 def _full_text(message: Any) -> str | None:

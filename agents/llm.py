@@ -381,8 +381,10 @@ class LLMAgent:
         messages = self.messages(observation)
         prefill = self.prefill_for(endpoint)
         schema = prompts.action_schema(observation.available_actions) if self.structured else None
-        problem = ""
-        for attempt in range(1, self.retry.max_attempts + 1):
+
+        async def one_reply() -> tuple[ChatResult, Interpretation]:
+            """One call (transport retries inside :func:`chat`) and its reading."""
+            attempt = len(results) + 1
             try:
                 result = await chat(
                     endpoint,
@@ -398,30 +400,31 @@ class LLMAgent:
                 raise self._failure(observation, results, str(exc), exc.attempts) from exc
             results.append(result)
             try:
-                reading = self.interpret(result.text, observation)
+                return result, self.interpret(result.text, observation)
             except UnusableOutputError as exc:
-                problem = f"{exc}: {_snippet(result.text)}"
-                if attempt < self.retry.max_attempts:
-                    await asyncio.sleep(self.retry.delay(attempt))
-                continue
-            self._last = AgentTurnRecord(
-                index=observation.turn,
-                agent=observation.agent,
-                action=reading.action,
-                raw_text=result.text,
-                reasoning=reading.reasoning,
-                latency_s=sum(r.latency_s for r in results),
-                prompt_tokens=_total(r.prompt_tokens for r in results),
-                completion_tokens=_total(r.completion_tokens for r in results),
-                parse_fallback=reading.fallback,
-                attempts=sum(r.attempts for r in results),
-                sip_ok=reading.sip_ok,
-                sip_problems=list(reading.sip_problems),
-            )
-            return reading.action
-        raise self._failure(
-            observation, results, f"no usable reply after {self.retry.max_attempts} attempts; last: {problem}"
+                raise UnusableOutputError(f"{exc}: {_snippet(result.text)}") from exc
+
+        try:  # an unusable reply is asked again with backoff; a failed call has already been retried
+            result, reading = await self.retry.retrying(_unusable)(one_reply)
+        except UnusableOutputError as exc:
+            raise self._failure(
+                observation, results, f"no usable reply after {len(results)} attempts; last: {exc}"
+            ) from exc
+        self._last = AgentTurnRecord(
+            index=observation.turn,
+            agent=observation.agent,
+            action=reading.action,
+            raw_text=result.text,
+            reasoning=reading.reasoning,
+            latency_s=sum(r.latency_s for r in results),
+            prompt_tokens=_total(r.prompt_tokens for r in results),
+            completion_tokens=_total(r.completion_tokens for r in results),
+            parse_fallback=reading.fallback,
+            attempts=sum(r.attempts for r in results),
+            sip_ok=reading.sip_ok,
+            sip_problems=list(reading.sip_problems),
         )
+        return reading.action
 
     def _failure(
         self, observation: Observation, results: list[ChatResult], message: str, extra_attempts: int = 0
@@ -440,6 +443,10 @@ class LLMAgent:
             error=text,
         )
         return AgentCallError(text)
+
+
+def _unusable(exc: BaseException) -> bool:
+    return isinstance(exc, UnusableOutputError)
 
 
 def _total(values: Any) -> int | None:

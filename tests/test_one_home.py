@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from test_scenarios_graph import LIBRARY
 
 from envs.evaluator import AsyncEvaluator, run_sync
@@ -57,3 +58,46 @@ def test_progress_bars_are_drawn_one_way() -> None:
     with progress_bar(console=plain) as bar:
         bar.add_task("model on bench", total=2, completed=1)
     assert "model on bench" in plain.export_text() and "ETA" not in plain.export_text()
+
+
+def test_transient_errors_are_litellm_types_not_names() -> None:
+    import litellm
+
+    from agents.client import LLMCallError, is_retryable
+
+    def made(kind: type[Exception]) -> Exception:
+        return kind(message="x", llm_provider="openai", model="m")  # type: ignore[call-arg]
+
+    for kind in (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError):
+        assert is_retryable(made(kind))
+    assert is_retryable(litellm.Timeout(message="x", model="m", llm_provider="openai"))
+    assert is_retryable(litellm.APIConnectionError(message="x", llm_provider="openai", model="m"))
+    assert not is_retryable(made(litellm.BadRequestError)) and not is_retryable(
+        made(litellm.AuthenticationError)
+    )
+    look_alike = type("RateLimitError", (Exception,), {})  # a name alone no longer counts
+    assert not is_retryable(look_alike("slow down"))
+    assert is_retryable(TimeoutError()) and is_retryable(ConnectionResetError())
+    assert not is_retryable(LLMCallError("final"))
+
+
+async def test_retry_policy_is_a_tenacity_loop_with_bounded_backoff() -> None:
+    from agents.client import RetryPolicy
+
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("dropped")
+        return "ok"
+
+    retrying = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.002).retrying(
+        lambda exc: isinstance(exc, ConnectionError)
+    )
+    assert await retrying(flaky) == "ok" and len(calls) == 3
+    assert retrying.statistics["idle_for"] <= 0.004  # two waits, each at most max_delay_s
+    calls.clear()
+    with pytest.raises(ConnectionError):  # the last error itself after the attempts
+        await RetryPolicy(max_attempts=2, base_delay_s=0).retrying(lambda exc: True)(flaky)
+    assert len(calls) == 2
