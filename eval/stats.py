@@ -1,11 +1,8 @@
 """Means with 95% confidence intervals over judged episodes, per dimension, model and scenario.
 
-Confidence intervals use Student's t (right for the small n of most runs). scipy is not a
-dependency, so the t quantile is computed here: the two-sided t distribution function has a
-finite closed form for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4), which is
-inverted by bisection; above 1000 degrees of freedom the Cornish-Fisher expansion around the
-normal quantile (A&S 26.7.5) is used instead (error far below 1e-9 there). A percentile bootstrap
-is available as an alternative (``method="bootstrap"``).
+Confidence intervals use Student's t (right for the small n of most runs); a percentile bootstrap
+is available as an alternative (``method="bootstrap"``), and shares get Wilson intervals. The
+distributions and the resampling are ``scipy.stats``'.
 
 Scores are samples per (episode, agent): in an episode between model A and model B, A's scores
 count for A and B's for B. Two agents of one episode are not independent samples; the intervals
@@ -28,61 +25,16 @@ from envs.types import DimensionScore, Episode, EpisodeEvaluation, EpisodeStatus
 CIMethod = Literal["t", "bootstrap", "wilson"]
 K = TypeVar("K", bound=Hashable)
 
-_CORNISH_FISHER_DF = 1000
-
-
-def _t_central_mass(t: float, df: int) -> float:
-    """P(-t <= T <= t) for Student's t with integer ``df`` (A&S 26.7.3 odd df, 26.7.4 even df)."""
-    theta = math.atan(t / math.sqrt(df))
-    cos2 = math.cos(theta) ** 2
-    series, term = 1.0, 1.0
-    if df % 2:
-        if df == 1:
-            return 2.0 * theta / math.pi
-        for k in range(1, (df - 3) // 2 + 1):
-            term *= cos2 * (2 * k) / (2 * k + 1)
-            series += term
-        return 2.0 / math.pi * (theta + math.sin(theta) * math.cos(theta) * series)
-    for k in range(1, (df - 2) // 2 + 1):
-        term *= cos2 * (2 * k - 1) / (2 * k)
-        series += term
-    return math.sin(theta) * series
-
-
-def _cornish_fisher(z: float, df: int) -> float:
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
-
 
 def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile of Student's t with ``df`` (a positive integer) degrees of freedom."""
+    """The ``p`` quantile of Student's t with ``df`` (a positive integer) degrees of freedom (``scipy.stats.t``)."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be strictly between 0 and 1, got {p}")
     if int(df) != df or df < 1:
         raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
-    df = int(df)
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    if df > _CORNISH_FISHER_DF:
-        return _cornish_fisher(statistics.NormalDist().inv_cdf(p), df)
-    mass = 2.0 * p - 1.0  # central mass between -t and t
-    low, high = 0.0, 1.0
-    while _t_central_mass(high, df) < mass:
-        high *= 2.0
-    for _ in range(200):
-        middle = (low + high) / 2.0
-        if _t_central_mass(middle, df) < mass:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-13 * max(1.0, high):
-            break
-    return (low + high) / 2.0
+    from scipy.stats import t  # scipy is slow to import: only intervals need it
+
+    return float(t.ppf(p, int(df)))
 
 
 class MeanCI(BaseModel):
@@ -130,8 +82,10 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> MeanCI:
 def bootstrap_ci(
     values: Iterable[float], confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
 ) -> MeanCI:
-    """Mean and percentile-bootstrap interval (seeded, so the same data gives the same interval)."""
-    import numpy as np  # only the bootstrap needs it; keeps the store's CLI quick to start
+    """Mean and percentile-bootstrap interval (``scipy.stats.bootstrap``; seeded, so the same data
+    gives the same interval)."""
+    import numpy as np  # only the bootstrap needs numpy and scipy; keeps the store's CLI quick to start
+    from scipy.stats import bootstrap
 
     data = np.asarray([float(v) for v in values], dtype=float)
     n = int(data.size)
@@ -140,14 +94,16 @@ def bootstrap_ci(
     mean = float(data.mean())
     if n == 1:
         return MeanCI(n=1, mean=mean, confidence=confidence, method="bootstrap")
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    chunk = max(1, 2_000_000 // n)  # bound memory for large samples
-    for start in range(0, resamples, chunk):
-        size = min(chunk, resamples - start)
-        means[start : start + size] = data[rng.integers(0, n, size=(size, n))].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
+    low, high = bootstrap(
+        (data,),
+        np.mean,
+        n_resamples=resamples,
+        batch=max(1, 2_000_000 // n),  # bound memory for large samples
+        vectorized=True,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
     return MeanCI(
         n=n, mean=mean, std=float(data.std(ddof=1)), low=float(low), high=float(high),
         confidence=confidence, method="bootstrap",
