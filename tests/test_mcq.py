@@ -26,8 +26,16 @@ SIP_REPLY = (
 
 
 def item(i: int, answer: int = 1, *, group: str | None = None, tags: dict | None = None) -> MCQItem:
-    return MCQItem(id=f"q{i}", benchmark="t", context=f"story {i}", question="Where?",
-                   options=["basket", "box", "bag", "drawer"], answer=answer, group=group, tags=tags or {})
+    return MCQItem(
+        id=f"q{i}",
+        benchmark="t",
+        context=f"story {i}",
+        question="Where?",
+        options=["basket", "box", "bag", "drawer"],
+        answer=answer,
+        group=group,
+        tags=tags or {},
+    )
 
 
 def run(coro):
@@ -47,19 +55,25 @@ def test_majority_vote_counts_unreadable_and_breaks_ties_by_first() -> None:
 
 def test_score_predictions_vote_groups_errors() -> None:
     items = [
-        item(1, tags={"order": "1"}), item(2, tags={"order": "1"}), item(3, tags={"order": "2"}),
+        item(1, tags={"order": "1"}),
+        item(2, tags={"order": "1"}),
+        item(3, tags={"order": "2"}),
         item(4, group="g", tags={"part": "emotion", "order": "2"}),
         item(5, answer=0, group="g", tags={"part": "cause", "order": "2"}),
-        item(6), item(7),
+        item(6),
+        item(7),
     ]
     predictions = {
-        "q1": [1, 1, 0, 2, 1],        # majority right
+        "q1": [1, 1, 0, 2, 1],  # majority right
         "q2": [0, 0, 1, None, None],  # majority wrong (tie with None, 0 first)
-        "q3": [None, None, 1],        # unreadable majority
-        "q4": [1], "q5": [3],         # group: emotion right, cause wrong -> wrong
+        "q3": [None, None, 1],  # unreadable majority
+        "q4": [1],
+        "q5": [3],  # group: emotion right, cause wrong -> wrong
         "q6": [1],
     }
-    summary, scores = score_predictions(items, predictions, errors={"q7": 1}, format_ok=[True, False, True, True])
+    summary, scores = score_predictions(
+        items, predictions, errors={"q7": 1}, format_ok=[True, False, True, True]
+    )
     assert summary.n == 6 and summary.items == 7
     assert (summary.scored, summary.correct, summary.errors, summary.unparseable) == (5, 2, 1, 1)
     assert summary.accuracy == pytest.approx(2 / 5)
@@ -111,8 +125,10 @@ def test_shuffled_runs_with_a_knowing_answerer_are_all_right() -> None:
     async def knows(messages: list[dict[str, str]]) -> str:
         story = re.search(r"story \d+", messages[-1]["content"]).group(0)
         letter = next(k for k, v in _options_in(messages).items() if v == gold[story])
-        return f"<think>1. Cue Encoding: x\n2. Cue Interpretation: x\n3. Goal Clarification: x\n" \
-               f"4. Response Generation: x\n</think>\n<Answer>{letter}</Answer>"
+        return (
+            f"<think>1. Cue Encoding: x\n2. Cue Interpretation: x\n3. Goal Clarification: x\n"
+            f"4. Response Generation: x\n</think>\n<Answer>{letter}</Answer>"
+        )
 
     attempts = run(ask_items(items, knows, sip=True, runs=5, shuffle=True, seed=1, concurrency=3))
     summary, records = evaluate(items, attempts)
@@ -181,9 +197,17 @@ class FakeServer:
                     payload = {"error": {"message": "fake failure", "type": "server_error"}}
                 else:
                     payload = {
-                        "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": outer.reply}}],
+                        "id": "cmpl-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": outer.reply},
+                            }
+                        ],
                         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                     }
                 data = json.dumps(payload).encode()
@@ -224,14 +248,31 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def test_cli_end_to_end(tmp_path: Path, sip_server: FakeServer) -> None:
-    data = _jsonl(tmp_path / "mine.jsonl", [
-        {"id": "a", "question": "q1", "options": ["x", "y", "z"], "answer": "B", "tags": {"kind": "k1"}},
-        {"id": "b", "question": "q2", "options": ["x", "y"], "answer": 1, "tags": {"kind": "k2"}},
-        {"id": "c", "question": "q3", "options": ["x", "y"], "answer": 0, "tags": {"kind": "k2"}},
-    ])
+    data = _jsonl(
+        tmp_path / "mine.jsonl",
+        [
+            {"id": "a", "question": "q1", "options": ["x", "y", "z"], "answer": "B", "tags": {"kind": "k1"}},
+            {"id": "b", "question": "q2", "options": ["x", "y"], "answer": 1, "tags": {"kind": "k2"}},
+            {"id": "c", "question": "q3", "options": ["x", "y"], "answer": 0, "tags": {"kind": "k2"}},
+        ],
+    )
     out = tmp_path / "out"
-    code = main(["--model", "sip:openai/fake", "--api-base", sip_server.api_base, "--benchmark", "jsonl",
-                 "--data", str(data), "--out", str(out), "--concurrency", "2"])
+    code = main(
+        [
+            "--model",
+            "sip:openai/fake",
+            "--api-base",
+            sip_server.api_base,
+            "--benchmark",
+            "jsonl",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--concurrency",
+            "2",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy"] == pytest.approx(2 / 3) and summary["n"] == 3
@@ -249,8 +290,22 @@ def test_cli_end_to_end(tmp_path: Path, sip_server: FakeServer) -> None:
 
 def test_cli_tombench_shuffles_five_runs(tmp_path: Path, shared_data: Path, sip_server: FakeServer) -> None:
     out = tmp_path / "out"
-    code = main(["--model", "openai/fake", "--api-base", sip_server.api_base, "--benchmark", "tombench",
-                 "--data", str(shared_data / "tombench"), "--limit", "4", "--out", str(out)])
+    code = main(
+        [
+            "--model",
+            "openai/fake",
+            "--api-base",
+            sip_server.api_base,
+            "--benchmark",
+            "tombench",
+            "--data",
+            str(shared_data / "tombench"),
+            "--limit",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 4 and summary["timings"]["calls"] == 20 and summary["settings"]["shuffle"]
@@ -270,8 +325,22 @@ def test_cli_tombench_shuffles_five_runs(tmp_path: Path, shared_data: Path, sip_
 def test_cli_counts_failed_calls_as_errors(tmp_path: Path) -> None:
     data = _jsonl(tmp_path / "d.jsonl", [{"question": "q", "options": ["x", "y"], "answer": 0}])
     with FakeServer("", status=500) as server:
-        code = main(["--model", "openai/fake", "--api-base", server.api_base, "--benchmark", "jsonl",
-                     "--data", str(data), "--out", str(tmp_path / "o"), "--retries", "2"])
+        code = main(
+            [
+                "--model",
+                "openai/fake",
+                "--api-base",
+                server.api_base,
+                "--benchmark",
+                "jsonl",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "o"),
+                "--retries",
+                "2",
+            ]
+        )
         assert len(server.requests) == 2
     assert code == 1
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())

@@ -93,7 +93,10 @@ def score_item(item: MCQItem, predictions: Sequence[Prediction], *, errors: int 
         return ItemScore(id=item.id, error=True)
     vote = majority_vote(predictions)
     return ItemScore(
-        id=item.id, vote=vote, correct=is_correct(item, vote), unparseable=vote is None,  # type: ignore[arg-type]
+        id=item.id,
+        vote=vote,
+        correct=is_correct(item, vote),
+        unparseable=vote is None,  # type: ignore[arg-type]
         run_correct=[is_correct(item, p) for p in predictions],
         unreadable_runs=sum(p is None for p in predictions),
     )
@@ -156,10 +159,16 @@ def score_predictions(
             tally = by_tag[key][value]
             tally[0] += score
             tally[1] += 1
-    groups = {k: {v: t[0] / t[1] for v, t in sorted(vals.items())} for k, vals in by_tag.items()
-              if len(vals) <= MAX_GROUP_VALUES}
-    counts = {k: {v: int(t[1]) for v, t in sorted(vals.items())} for k, vals in by_tag.items()
-              if len(vals) <= MAX_GROUP_VALUES}
+    groups = {
+        k: {v: t[0] / t[1] for v, t in sorted(vals.items())}
+        for k, vals in by_tag.items()
+        if len(vals) <= MAX_GROUP_VALUES
+    }
+    counts = {
+        k: {v: int(t[1]) for v, t in sorted(vals.items())}
+        for k, vals in by_tag.items()
+        if len(vals) <= MAX_GROUP_VALUES
+    }
     item_scored = [s for s in scores if not s.error]
     summary = Summary(
         accuracy=sum(values) / n_scored if n_scored else None,
@@ -173,7 +182,9 @@ def score_predictions(
         group_counts=counts,
         items=len(items),
         item_accuracy=(
-            sum(_unit_score([s], aggregate)[0] for s in item_scored) / len(item_scored) if item_scored else None
+            sum(_unit_score([s], aggregate)[0] for s in item_scored) / len(item_scored)
+            if item_scored
+            else None
         ),
         aggregate=aggregate,
         unit_scores=values,
