@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="belief orders of the generated items, training and held-out alike (default: the preset's)")
     p.add_argument("--tom-steps", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
                    help="events per generated story, training and held-out alike (default: the preset's)")
+    p.add_argument("--sft-checkpoint", type=Path, default=None,
+                   help="a finished warm-up of these settings (e.g. OUT/sft/final of an earlier run): skip training it")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
     p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
@@ -156,9 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     stage_config.write_text(yaml.safe_dump({"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)}))
     timings: dict[str, float] = {}
 
-    started = time.perf_counter()
-    sft_final = train_sft(config, args.out / "sft")
-    timings["sft_s"] = round(time.perf_counter() - started, 1)
+    if args.sft_checkpoint is not None:
+        if not (args.sft_checkpoint / "config.json").is_file():
+            p.error(f"--sft-checkpoint {args.sft_checkpoint}: no transformers checkpoint there (config.json missing)")
+        sft_final = args.sft_checkpoint
+    else:
+        started = time.perf_counter()
+        sft_final = train_sft(config, args.out / "sft")
+        timings["sft_s"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()
     grpo_dir = args.out / "grpo"
