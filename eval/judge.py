@@ -1,9 +1,9 @@
 """SOTOPIA-EVAL: an LLM judge that scores a finished episode on up to seven social dimensions.
 
 The judge sees everything (every agent's goal and secret, every pair's relationship, the full
-transcript), gives a short
-reasoning and an integer score per dimension per agent as JSON, and its output is validated
-against the dimension ranges. Invalid output is retried; a judgement that still fails is
+transcript), gives a short reasoning and an integer score per dimension per agent as JSON, and its
+output is validated against the dimension ranges (the verdict model of :mod:`eval.verdict` gives
+both the schema asked for and the validation). Invalid output is retried; a judgement that still fails is
 returned as ``EpisodeEvaluation(ok=False, error=...)`` — never as zeros.
 """
 
@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
 
 from agents.client import (
     ChatResult,
@@ -24,21 +22,9 @@ from agents.client import (
     chat,
     resolve_endpoint,
 )
-from agents.json_text import JSONTextError, json_value
 from envs.evaluator import AsyncEvaluator
-from envs.types import DimensionScore, Episode, EpisodeEvaluation, Judgement
-
-
-class Dimension(BaseModel):
-    """One judged dimension: its integer range and what it measures."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    low: int
-    high: int
-    description: str
-
+from envs.types import Episode, EpisodeEvaluation, Judgement
+from eval.verdict import Dimension, JudgementError, agent_key, judgement_schema, parse_judgement
 
 SOTOPIA_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(
@@ -98,47 +84,6 @@ def resolve_dimensions(spec: str | Sequence[str | Dimension]) -> tuple[Dimension
     return tuple(resolved)
 
 
-def _agent_key(index: int) -> str:
-    return f"agent_{index + 1}"
-
-
-def judgement_schema(
-    dimensions: Sequence[Dimension], num_agents: int, reasoning_chars: int | None = 300
-) -> dict[str, Any]:
-    """JSON schema of a judgement: agent_i -> dimension -> {reasoning, score in range}.
-
-    ``reasoning_chars`` caps each reasoning string (None: no cap). On llama.cpp a cap becomes a
-    grammar rule per character position, so it costs sampling time (``bench/judge_grammar.py``).
-    """
-    reasoning: dict[str, Any] = {"type": "string"}
-    if reasoning_chars is not None:
-        reasoning["maxLength"] = reasoning_chars
-    dimension_schema = {
-        d.name: {
-            "type": "object",
-            "properties": {
-                "reasoning": reasoning,
-                # enum too: llama.cpp's schema-to-grammar ignores minimum/maximum but honours enum
-                "score": {
-                    "type": "integer",
-                    "minimum": d.low,
-                    "maximum": d.high,
-                    "enum": list(range(d.low, d.high + 1)),
-                },
-            },
-            "required": ["reasoning", "score"],
-        }
-        for d in dimensions
-    }
-    agent_schema = {
-        "type": "object",
-        "properties": dimension_schema,
-        "required": [d.name for d in dimensions],
-    }
-    keys = [_agent_key(i) for i in range(num_agents)]
-    return {"type": "object", "properties": dict.fromkeys(keys, agent_schema), "required": keys}
-
-
 def presented_roles(episode: Episode, swapped: bool = False) -> list[int]:
     """Role indices in the order the judge's prompt presents them (``agent_1`` first); reversed when swapped."""
     roles = list(range(len(episode.setup.agent_names)))
@@ -168,13 +113,13 @@ def judge_messages(
         name, profile, goal = names[role], setup.agents[role], setup.scenario.goals[role]
         lines += [
             "",
-            f"{_agent_key(index)} is {name}: {profile.age}-year-old {profile.occupation}. {profile.public_info}",
+            f"{agent_key(index)} is {name}: {profile.age}-year-old {profile.occupation}. {profile.public_info}",
             f"{name}'s secret: {profile.secret or 'none'}",
             f"{name}'s goal: {goal.for_judge()}",
         ]
     lines += ["", "Transcript:", episode.transcript() or "(no turns)"]
     rubric = "\n".join(f"- {d.name} ({d.low} to {d.high}): {d.description}" for d in dimensions)
-    keys = ", ".join(_agent_key(i) for i in range(len(names)))
+    keys = ", ".join(agent_key(i) for i in range(len(names)))
     # two-agent prompts stay word for word as before (judge caches are keyed by the exact request)
     group = (
         f"There are {len(names)} agents: where a dimension speaks of 'the other agent', read 'the others'.\n"
@@ -192,70 +137,6 @@ def judge_messages(
         {"role": "system", "content": instructions},
         {"role": "user", "content": "\n".join(lines)},
     ]
-
-
-class JudgementError(ValueError):
-    """The judge's output is not a valid judgement (bad JSON, missing agent or dimension, out of range)."""
-
-
-def _extract_json(text: str) -> Any:
-    try:
-        return json_value(text)
-    except JSONTextError as exc:
-        raise JudgementError(str(exc)) from None
-
-
-def parse_judgement(
-    text: str, agent_names: Sequence[str], dimensions: Sequence[Dimension]
-) -> dict[str, dict[str, DimensionScore]]:
-    """Validate the judge's JSON; return agent name -> dimension -> score, or raise JudgementError.
-
-    Agents may be keyed ``agent_1``/``agent_2`` or by their names. Scores must be numbers that are
-    whole and inside the dimension's range; numeric strings (``"7"``) are accepted.
-    """
-    data = _extract_json(text)
-    if not isinstance(data, dict):
-        raise JudgementError("the judgement must be a JSON object keyed by agent")
-    lowered = {str(k).strip().lower(): v for k, v in data.items()}
-    result: dict[str, dict[str, DimensionScore]] = {}
-    for index, name in enumerate(agent_names):
-        block = None
-        for key in (_agent_key(index), name.lower(), f"{_agent_key(index)}_evaluation"):
-            if key in lowered:
-                block = lowered[key]
-                break
-        if not isinstance(block, dict):
-            raise JudgementError(f"missing evaluation for {_agent_key(index)} ({name})")
-        block = {str(k).strip().lower(): v for k, v in block.items()}
-        scores: dict[str, DimensionScore] = {}
-        for dim in dimensions:
-            entry = block.get(dim.name)
-            if entry is None:
-                raise JudgementError(f"{_agent_key(index)} ({name}): missing dimension {dim.name!r}")
-            reasoning = ""
-            if isinstance(entry, dict):
-                reasoning = str(entry.get("reasoning", "") or "")
-                raw_score = entry.get("score")
-            elif isinstance(entry, list | tuple) and len(entry) == 2:
-                reasoning, raw_score = str(entry[0]), entry[1]
-            else:
-                raw_score = entry
-            try:
-                if isinstance(raw_score, bool):  # JSON true/false is not a score (float(True) == 1.0)
-                    raise TypeError("boolean score")
-                score = float(raw_score)  # type: ignore[arg-type]
-            except (TypeError, ValueError, OverflowError):
-                raise JudgementError(
-                    f"{_agent_key(index)} ({name}): {dim.name} score {raw_score!r} is not a number"
-                ) from None
-            if not score.is_integer() or not dim.low <= score <= dim.high:
-                raise JudgementError(
-                    f"{_agent_key(index)} ({name}): {dim.name} score {raw_score!r} is not an integer in "
-                    f"[{dim.low}, {dim.high}]"
-                )
-            scores[dim.name] = DimensionScore(score=score, reasoning=reasoning)
-        result[name] = scores
-    return result
 
 
 class SotopiaJudge(AsyncEvaluator):

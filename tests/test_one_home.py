@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,43 @@ async def test_retry_policy_is_a_tenacity_loop_with_bounded_backoff() -> None:
     with pytest.raises(ConnectionError):  # the last error itself after the attempts
         await RetryPolicy(max_attempts=2, base_delay_s=0).retrying(lambda exc: True)(flaky)
     assert len(calls) == 2
+
+
+def test_the_judges_schema_and_validation_come_from_one_model() -> None:
+    from eval.judge import JudgementError, judgement_schema, parse_judgement, resolve_dimensions
+    from eval.verdict import verdict_model
+
+    goal = resolve_dimensions("goal")
+    # the exact text the judge has always sent (request caches are keyed on it)
+    entry = {
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string", "maxLength": 300},
+            "score": {"type": "integer", "minimum": 0, "maximum": 10, "enum": list(range(11))},
+        },
+        "required": ["reasoning", "score"],
+    }
+    agent = {"type": "object", "properties": {"goal": entry}, "required": ["goal"]}
+    expected = {
+        "type": "object",
+        "properties": {"agent_1": agent, "agent_2": agent},
+        "required": ["agent_1", "agent_2"],
+    }
+    assert json.dumps(judgement_schema(goal, 2)) == json.dumps(expected)
+    dims = resolve_dimensions("goal,secret")
+    model = verdict_model(dims, 3, 300)
+    assert model is verdict_model(dims, 3, 300)  # built once per dimension set
+    schema = judgement_schema(dims, 3)
+    assert schema["required"] == list(model.model_fields) == ["agent_1", "agent_2", "agent_3"]
+    assert schema["properties"]["agent_3"]["required"] == ["goal", "secret"]
+    names = ["A", "B", "C"]
+    fine = {
+        k: {"goal": {"reasoning": "r", "score": 4}, "secret": {"reasoning": "r", "score": -2}}
+        for k in model.model_fields
+    }
+    assert parse_judgement(json.dumps(fine), names, dims)["C"]["secret"].score == -2
+    fine["agent_3"]["secret"]["score"] = 3  # outside the range the schema's enum allows
+    with pytest.raises(
+        JudgementError, match=r"agent_3 \(C\): secret score 3 is not an integer in \[-10, 0\]"
+    ):
+        parse_judgement(json.dumps(fine), names, dims)
