@@ -8,6 +8,7 @@ embedded SmolLM2 model, served on loopback by :mod:`agents.local_model`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -149,16 +150,23 @@ class ChatResult(BaseModel):
 _CACHE_KEY_FIELDS = ("model", "messages", "temperature", "max_tokens", "response_format", "seed", "stop")
 
 
+Ask = Callable[[list[dict[str, str]]], Awaitable[str | ChatResult]]
+"""Takes chat messages, returns the reply (an answer function such as ``eval.mcq.AnswerFn``)."""
+
+
 class ResponseCache:
     """Replies stored by their exact request, on disk: litellm's ``Cache(type="disk")`` used directly.
 
-    The key is litellm's hash of the request's model, messages and sampling settings
-    (:data:`_CACHE_KEY_FIELDS`) under a namespace of the caller's ``tag`` and the server (the
-    embedded model counts as one server whatever port it has). Callers decide what is worth keeping
-    (a judge keeps only replies that parse as a judgement), so a rerun asks again for the rest.
-    litellm's own ``caching=True`` path is not used: it stores every reply, writes in the
-    background after the call returns (lost if the process ends first) and, in litellm 1.106,
-    imports its proxy server on a cache hit.
+    The one reply cache: the judge's (shared across runs, :func:`default_response_cache_dir`) and a
+    benchmark run's (in its output folder, so a rerun asks only what is missing). The key is
+    litellm's hash of the request's model, messages and sampling settings (:data:`_CACHE_KEY_FIELDS`)
+    under a namespace: for :meth:`get`/:meth:`put` the caller's ``tag`` and the server (the embedded
+    model counts as one server whatever port it has); for :meth:`wrap` the other settings that
+    decide a reply. Callers decide what is worth keeping (a judge keeps only replies that parse as
+    a judgement), so a rerun asks again for the rest; a reply is written when it arrives. litellm's
+    own ``caching=True`` path is not used: it stores every reply, writes in the background after
+    the call returns (lost if the process ends first) and, in litellm 1.106, imports its proxy
+    server on a cache hit.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
@@ -169,24 +177,56 @@ class ResponseCache:
         self._cache = litellm.Cache(type="disk", disk_cache_dir=str(self.directory))
         self.hits = 0
         self.misses = 0
+        self.stored = 0
 
     def _key(self, endpoint: Endpoint, request: dict[str, Any], tag: str) -> dict[str, Any]:
         server = "embedded" if endpoint.local else endpoint.api_base or "provider"
-        fields = {k: request[k] for k in _CACHE_KEY_FIELDS if k in request}
-        return {**fields, "cache": {"namespace": f"{tag}|{server}"}}
+        return _cache_key(request, f"{tag}|{server}")
 
-    def get(self, endpoint: Endpoint, request: dict[str, Any], tag: str = "") -> ChatResult | None:
-        """The stored reply to this request, or None."""
-        found = self._cache.get_cache(**self._key(endpoint, request, tag))
+    def _get(self, key: dict[str, Any]) -> ChatResult | None:
+        found = self._cache.get_cache(**key)
         if not isinstance(found, dict):
             self.misses += 1
             return None
         self.hits += 1
         return ChatResult.model_validate({**found, "cached": True})
 
+    def _put(self, key: dict[str, Any], result: ChatResult) -> None:
+        self._cache.add_cache(result.model_dump_json(exclude={"cached"}), **key)
+        self.stored += 1
+
+    def get(self, endpoint: Endpoint, request: dict[str, Any], tag: str = "") -> ChatResult | None:
+        """The stored reply to this request, or None."""
+        return self._get(self._key(endpoint, request, tag))
+
     def put(self, endpoint: Endpoint, request: dict[str, Any], result: ChatResult, tag: str = "") -> None:
         """Store the reply to this request."""
-        self._cache.add_cache(result.model_dump_json(exclude={"cached"}), **self._key(endpoint, request, tag))
+        self._put(self._key(endpoint, request, tag), result)
+
+    def wrap(self, ask: Ask, model: str, **settings: Any) -> Ask:
+        """``ask`` answering from the cache when it can; every new reply is stored.
+
+        ``model`` and ``settings`` must decide the reply together with the messages (no secrets:
+        settings that litellm does not key on are written into the namespace in clear).
+        """
+        others = {k: v for k, v in settings.items() if k not in _CACHE_KEY_FIELDS}
+        namespace = "answers|" + json.dumps(others, sort_keys=True, default=str)
+
+        async def cached(messages: list[dict[str, str]]) -> ChatResult:
+            key = _cache_key({"model": model, "messages": messages, **settings}, namespace)
+            stored = self._get(key)
+            if stored is not None:
+                return stored
+            reply = await ask(messages)
+            result = reply if isinstance(reply, ChatResult) else ChatResult(text=reply, latency_s=0.0)
+            self._put(key, result)
+            return result
+
+        return cached
+
+
+def _cache_key(request: dict[str, Any], namespace: str) -> dict[str, Any]:
+    return {**{k: request[k] for k in _CACHE_KEY_FIELDS if k in request}, "cache": {"namespace": namespace}}
 
 
 def default_response_cache_dir() -> Path:

@@ -12,7 +12,7 @@ puts them under ``--data-root`` (FanToM: ``fantom/``); a benchmark without them 
 "no data" with where to put them. ``--n`` keeps a seeded sample of N units per benchmark (FanToM:
 N question sets); every benchmark's seed and protocol go into the results.
 
-Resume: replies are kept per model and benchmark (``OUT/<model>/<benchmark>/replies.jsonl``) and
+Resume: replies are kept per model and benchmark (``OUT/<model>/<benchmark>/replies/``) and
 SOTOPIA episodes in ``OUT/<model>/sotopia/episodes.sqlite``; rerunning the same command asks only
 for what is missing, then rebuilds every summary.
 
@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
-from agents.client import RetryPolicy, resolve_endpoint
+from agents.client import ResponseCache, RetryPolicy, resolve_endpoint
 from agents.sip import THINK_PREFILL
 from eval.benchmarks import BenchmarkError, get_benchmark, load_benchmark
 from eval.benchmarks.registry import Benchmark, location
@@ -64,12 +64,11 @@ from eval.mcq import (
     select_units,
 )
 from eval.mcq import write_results as write_mcq
-from eval.reply_cache import ReplyCache
 from eval.stats import MeanCI, episode_judgement, mean_ci, proportion_ci
 from eval.store import EpisodeStore
 
 SUMMARY_FILE = "summary.json"
-REPLIES_FILE = "replies.jsonl"
+REPLIES_DIR = "replies"
 MCQ_SUITE = (
     "tombench", "tombench-hard", "socialiqa", "simpletom", "emobench-ea", "emobench-eu", "motivebench", "hi-tom",
     "tactfultom",
@@ -291,7 +290,7 @@ class Hooks:
             self.progress.update(self.tasks[key], total=total, completed=total, description=f"{key}: {text}")
 
 
-def _answer_fn(spec: str, config: SuiteConfig, cache: ReplyCache, max_tokens: int) -> Any:
+def _answer_fn(spec: str, config: SuiteConfig, cache: ResponseCache, max_tokens: int) -> Any:
     model, sip = parse_model_spec(spec)
     endpoint = resolve_endpoint(model, config.api_base)
     prefill = THINK_PREFILL if sip and endpoint.backend == "transformers" else ""
@@ -319,11 +318,11 @@ async def run_mcq(name: str, spec: str, folder: Path, config: SuiteConfig, hooks
         max_tokens=default_max_tokens(items, sip), api_base=config.api_base,
     )  # fmt: skip
     out = folder / name
-    cache = ReplyCache(out / REPLIES_FILE)
+    cache = ResponseCache(out / REPLIES_DIR)
     answer_fn = _answer_fn(spec, config, cache, settings.max_tokens or 0)
     step = hooks.start(f"{spec} · {LABELS[name]}", len(items) * settings.runs)
     summary, records = await run_benchmark(items, answer_fn, settings, on_done=step)
-    summary["timings"].update(asked=cache.asked, reused=cache.reused)
+    summary["timings"].update(asked=cache.stored, reused=cache.hits)
     write_mcq(out, summary, records)
     scored, accuracy = summary["scored"], summary["accuracy"]
     if summary["aggregate"] == "mean":
@@ -332,7 +331,7 @@ async def run_mcq(name: str, spec: str, folder: Path, config: SuiteConfig, hooks
         ci = proportion_ci(summary["correct"], scored)
     result.cells["accuracy"] = Cell(value=accuracy, ci=ci, n=scored, protocol=f"{name} ({bench.correct})")
     result.out, result.errors, result.detail = str(out), summary["errors"], summary
-    result.asked, result.reused, result.wall_s = cache.asked, cache.reused, summary["timings"]["wall_s"]
+    result.asked, result.reused, result.wall_s = cache.stored, cache.hits, summary["timings"]["wall_s"]
     hooks.finish(f"{spec} · {LABELS[name]}", "no score" if accuracy is None else f"{100 * accuracy:.1f}%")
     return result
 
@@ -359,11 +358,11 @@ async def run_fantom_for(
         max_tokens=FANTOM_SIP_TOKENS if sip else FANTOM_PLAIN_TOKENS, api_base=config.api_base, judge=judge.protocol,
     )  # fmt: skip
     out = folder / FANTOM
-    cache = ReplyCache(out / REPLIES_FILE)
+    cache = ResponseCache(out / REPLIES_DIR)
     answer_fn = _answer_fn(spec, config, cache, settings.max_tokens or 0)
     step = hooks.start(f"{spec} · FanToM", len(questions))
     summary, records = await run_fantom(questions, answer_fn, settings, judge, on_done=step)
-    summary["timings"].update(asked=cache.asked, reused=cache.reused)
+    summary["timings"].update(asked=cache.stored, reused=cache.hits)
     write_fantom(out, summary, records)
     metrics = summary["scores"]["fantom"]["metrics"]
     for key, _ in FANTOM_COLUMNS:
@@ -372,7 +371,7 @@ async def run_fantom_for(
             value=m["value"], ci=m["ci"], n=m["n"], protocol=m["protocol"], comparable=m["comparable"]
         )
     result.out, result.errors, result.detail = str(out), summary["scores"]["errors"], summary
-    result.asked, result.reused, result.wall_s = cache.asked, cache.reused, summary["timings"]["wall_s"]
+    result.asked, result.reused, result.wall_s = cache.stored, cache.hits, summary["timings"]["wall_s"]
     hooks.finish(f"{spec} · FanToM", f"{summary['sets']} sets")
     return result
 

@@ -334,7 +334,7 @@ def test_command_writes_scores_and_resumes_without_asking_again(tmp_path: Path) 
         asked = server.count
         first = json.loads((out / "summary.json").read_text())
         assert main([*argv, "--api-base", server.api_base]) == 0
-        assert server.count == asked  # every reply came from replies.jsonl
+        assert server.count == asked  # every reply came from the replies cache
     again = json.loads((out / "summary.json").read_text())
     assert (
         asked == 29

@@ -142,3 +142,30 @@ def test_the_judges_schema_and_validation_come_from_one_model() -> None:
         JudgementError, match=r"agent_3 \(C\): secret score 3 is not an integer in \[-10, 0\]"
     ):
         parse_judgement(json.dumps(fine), names, dims)
+
+
+async def test_one_reply_cache_serves_judges_and_benchmark_runs(tmp_path: Path) -> None:
+    from agents.client import ChatResult, Endpoint, ResponseCache
+
+    asked: list[str] = []
+
+    async def ask(messages: list[dict[str, str]]) -> str:
+        asked.append(messages[-1]["content"])
+        return f"reply to {messages[-1]['content']}"
+
+    cache = ResponseCache(tmp_path / "replies")
+    plain = cache.wrap(ask, "local", temperature=0.0, max_tokens=8, prefill="")
+    thinking = cache.wrap(ask, "local", temperature=0.0, max_tokens=8, prefill="<think>")
+    question = [{"role": "user", "content": "Q1"}]
+    first = await plain(question)
+    assert (await plain(question)).text == first.text and asked == ["Q1"]
+    await thinking(question)  # another setting that decides the reply: asked again
+    assert asked == ["Q1", "Q1"] and (cache.hits, cache.stored) == (1, 2)
+    rerun = ResponseCache(tmp_path / "replies")  # a rerun reads what the first run stored
+    again = await rerun.wrap(ask, "local", temperature=0.0, max_tokens=8, prefill="")(question)
+    assert again.cached and again.text == first.text and len(asked) == 2
+    endpoint = Endpoint(model="openai/judge", api_base="http://127.0.0.1:9")
+    request = {"model": "openai/judge", "messages": question, "temperature": 0.0, "api_key": "sk-not-a-key"}
+    rerun.put(endpoint, request, ChatResult(text='{"agent_1": {}}', latency_s=0.1), tag="sotopia-judge")
+    assert rerun.get(endpoint, request, tag="sotopia-judge").text == '{"agent_1": {}}'
+    assert rerun.get(endpoint, request, tag="other") is None

@@ -8,8 +8,8 @@ questions also as a two-way choice). ``sip:MODEL`` asks for SIP reasoning and re
 ``<Answer>``. Free-response belief answers are judged by ``--embedder`` (FanToM's
 sentence-embedding metric, from local files only; default its own model) or ``--llm-judge MODEL``;
 with neither available those scores say "unavailable". Calls run concurrently with retries; a call
-that fails for good is an error, never a wrong answer. Replies are kept in ``OUT/replies.jsonl``:
-rerunning the same command asks only what is missing.
+that fails for good is an error, never a wrong answer. Replies are kept in ``OUT/replies/`` (a
+:class:`~agents.client.ResponseCache`): rerunning the same command asks only what is missing.
 
 Writes ``OUT/summary.json`` (settings, every score with its protocol, timings) and
 ``OUT/items.jsonl`` (per question: prompt, reply, verdict).
@@ -29,18 +29,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.client import ChatResult, LLMCallError, RetryPolicy, resolve_endpoint
+from agents.client import ChatResult, LLMCallError, ResponseCache, RetryPolicy, resolve_endpoint
 from agents.sip import SIP, THINK_PREFILL
 from eval.benchmarks.errors import BenchmarkError
 from eval.fantom.data import ContextType, FantomQuestion, FantomSet, flatten, load_fantom
 from eval.fantom.judges import PUBLISHED_EMBEDDER, BeliefCase, BeliefJudge, build_judge
 from eval.fantom.metrics import AggregationTarget, Judgement, judge_reply, parse_reply, score
 from eval.mcq import AnswerFn, model_answer_fn, parse_model_spec
-from eval.reply_cache import ReplyCache
 
 PLAIN_MAX_TOKENS = 96
 SIP_MAX_TOKENS = 256
-REPLIES_FILE = "replies.jsonl"
+REPLIES_DIR = "replies"
 _ANSWER_SPECS = {
     "belief_choice": "The answer is your choice, written as (a) or (b).",
     "list": "The answer names the characters, separated by commas.",
@@ -316,7 +315,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def make_answer_fn(
-    model: str, sip: bool, settings: FantomSettings, cache: ReplyCache, retries: int
+    model: str, sip: bool, settings: FantomSettings, cache: ResponseCache, retries: int
 ) -> AnswerFn:
     """The model's answer function, answering from ``cache`` where it can."""
     endpoint = resolve_endpoint(model, settings.api_base)
@@ -347,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         temperature=args.temperature, max_tokens=args.max_tokens or (SIP_MAX_TOKENS if sip else PLAIN_MAX_TOKENS),
         api_base=args.api_base, judge=judge.protocol,
     )  # fmt: skip
-    cache = ReplyCache(args.out / REPLIES_FILE)
+    cache = ResponseCache(args.out / REPLIES_DIR)
     try:
         answer_fn = make_answer_fn(model, sip, settings, cache, args.retries)
     except ValueError as exc:
@@ -355,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the embedded server failed to start
         return _fail(f"cannot reach model {model!r}: {exc}", 1)
     summary, records = asyncio.run(run_fantom(questions, answer_fn, settings, judge))
-    summary["timings"].update(asked=cache.asked, reused=cache.reused)
+    summary["timings"].update(asked=cache.stored, reused=cache.hits)
     write_results(args.out, summary, records)
     print_summary(summary, args.out)
     if summary["scores"]["errors"] == len(questions):
