@@ -487,8 +487,8 @@ def render_reliability(found: Reliability, console: Console) -> None:
         )
 
 
-def write_summary(summary: RunSummary, out: Path) -> Path:
-    """Write ``OUT/summary.json`` atomically (a crash never leaves half a file)."""
+def write_summary(summary: BaseModel, out: Path) -> Path:
+    """Write ``OUT/summary.json`` atomically (a crash never leaves half a file); the suite's too."""
     path = out / SUMMARY_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
 import re
 import statistics
 import sys
@@ -50,8 +49,7 @@ from eval.fantom.judges import PUBLISHED_EMBEDDER, BeliefJudge, build_judge
 from eval.fantom.run import PLAIN_MAX_TOKENS as FANTOM_PLAIN_TOKENS
 from eval.fantom.run import SIP_MAX_TOKENS as FANTOM_SIP_TOKENS
 from eval.fantom.run import FantomSettings, run_fantom, select_sets
-from eval.fantom.run import write_results as write_fantom
-from eval.interactive import InteractiveConfig, UsageError, plan_run
+from eval.interactive import SUMMARY_FILE, InteractiveConfig, UsageError, plan_run, write_summary
 from eval.interactive import build_judge as build_sotopia_judge
 from eval.interactive import evaluate as play_sotopia
 from eval.judge import SOTOPIA_DIMENSIONS
@@ -62,12 +60,11 @@ from eval.mcq import (
     parse_model_spec,
     run_benchmark,
     select_units,
+    write_results,
 )
-from eval.mcq import write_results as write_mcq
 from eval.stats import MeanCI, episode_judgement, mean_ci, proportion_ci
 from eval.store import EpisodeStore
 
-SUMMARY_FILE = "summary.json"
 REPLIES_DIR = "replies"
 MCQ_SUITE = (
     "tombench", "tombench-hard", "socialiqa", "simpletom", "emobench-ea", "emobench-eu", "motivebench", "hi-tom",
@@ -323,7 +320,7 @@ async def run_mcq(name: str, spec: str, folder: Path, config: SuiteConfig, hooks
     step = hooks.start(f"{spec} · {LABELS[name]}", len(items) * settings.runs)
     summary, records = await run_benchmark(items, answer_fn, settings, on_done=step)
     summary["timings"].update(asked=cache.stored, reused=cache.hits)
-    write_mcq(out, summary, records)
+    write_results(out, summary, records)
     scored, accuracy = summary["scored"], summary["accuracy"]
     if summary["aggregate"] == "mean":
         ci = mean_ci(summary["unit_scores"])
@@ -363,7 +360,7 @@ async def run_fantom_for(
     step = hooks.start(f"{spec} · FanToM", len(questions))
     summary, records = await run_fantom(questions, answer_fn, settings, judge, on_done=step)
     summary["timings"].update(asked=cache.stored, reused=cache.hits)
-    write_fantom(out, summary, records)
+    write_results(out, summary, records)
     metrics = summary["scores"]["fantom"]["metrics"]
     for key, _ in FANTOM_COLUMNS:
         m = metrics[key]
@@ -491,10 +488,7 @@ async def run_suite(config: SuiteConfig, hooks: Hooks | None = None) -> SuiteSum
     summary = SuiteSummary(
         config=config, columns=columns(), models=list(results), wall_s=time.perf_counter() - started
     )
-    path = out / SUMMARY_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_summary(summary, out)
     return summary
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import time
@@ -35,7 +34,7 @@ from eval.benchmarks.errors import BenchmarkError
 from eval.fantom.data import ContextType, FantomQuestion, FantomSet, flatten, load_fantom
 from eval.fantom.judges import PUBLISHED_EMBEDDER, BeliefCase, BeliefJudge, build_judge
 from eval.fantom.metrics import AggregationTarget, Judgement, judge_reply, parse_reply, score
-from eval.mcq import AnswerFn, model_answer_fn, parse_model_spec
+from eval.mcq import AnswerFn, model_answer_fn, parse_model_spec, write_results
 
 PLAIN_MAX_TOKENS = 96
 SIP_MAX_TOKENS = 256
@@ -211,17 +210,6 @@ async def run_fantom(
         for q, a, answer, j in zip(questions, asked, answers, judgements, strict=True)
     ]  # fmt: skip
     return summary, records
-
-
-def write_results(out_dir: Path, summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
-    """Write ``summary.json`` and ``items.jsonl`` into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    with (out_dir / "items.jsonl").open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 HEADLINE = (
