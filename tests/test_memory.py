@@ -187,7 +187,9 @@ def test_freed_blocks_go_back_to_the_os_with_a_fixed_mmap_threshold() -> None:
 
     def retained(fixed: bool) -> int:
         code = _FRAGMENT.format(root=root, fixed=fixed)
-        return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        return int(
+            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        )
 
     live = 15 * (20 << 20)
     assert retained(fixed=True) < 1.3 * live  # only the live blocks stay resident
@@ -207,5 +209,37 @@ def test_an_unreachable_partner_fails_before_the_warm_up(
         "--judge", "none", "--output-dir", str(tmp_path / "run"), "--max-steps", "1",
     ])  # fmt: skip
     assert code == 2
-    assert "the partner model 'openai/gpt-4o-mini' at http://127.0.0.1:9/v1 is not reachable" in capsys.readouterr().err
+    assert (
+        "the partner model 'openai/gpt-4o-mini' at http://127.0.0.1:9/v1 is not reachable"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "cache").exists(), "no warm-up may start before the endpoints answer"
+
+
+_BEFORE_WARMUP = """
+import sys
+sys.path.insert(0, {root!r})
+import training.sft
+from training.grpo import main
+
+def record(config):
+    print(sorted(m for m in ("torch", "trl", "transformers", "datasets", "litellm") if m in sys.modules))
+    raise SystemExit(0)
+
+training.sft.warmup_checkpoint_in_child = record
+main(["--env", "sotopia", "--mcq-items", "8", "--output-dir", {out!r}])
+"""
+
+
+@pytest.mark.skipif(
+    not __import__("importlib.metadata").metadata.version("torch").endswith("+cpu"),
+    reason="a CUDA build of torch is imported to ask for a GPU",
+)
+def test_the_main_job_loads_no_torch_while_its_warm_up_trains(tmp_path: Path) -> None:
+    """The warm-up's child holds the model; the main job's own process stays ~0.1 GB (was 0.55 GB) until it ends."""
+    import subprocess
+    import sys
+
+    code = _BEFORE_WARMUP.format(root=str(Path(__file__).resolve().parents[1]), out=str(tmp_path / "run"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout

@@ -110,15 +110,14 @@ def tokenized_rows(examples: list[Any], tokenizer: Any, think_prefill: str) -> l
 
 def cache_key(config: TrainConfig, examples: list[Any]) -> str:
     """A hash of everything the warm-up's result depends on: settings, the examples' text, the libraries."""
-    import transformers
-    import trl
+    from importlib.metadata import version
 
     payload = {
         "settings": sft_settings(config),
         "examples": hashlib.sha256(
             json.dumps([[e.messages, e.completion] for e in examples]).encode()
         ).hexdigest(),
-        "versions": [trl.__version__, transformers.__version__],
+        "versions": [version("trl"), version("transformers")],  # read without importing torch
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
