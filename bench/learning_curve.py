@@ -114,6 +114,21 @@ def social_goal(path: str, episodes: int, config: Any, out_dir: Path) -> dict[st
     return {"n": len(scores), "goal": sum(scores) / len(scores) if scores else None}
 
 
+def paired_comparisons(results: dict[str, Any], sets: dict[str, list[Any]]) -> dict[str, Any]:
+    """McNemar on every pair of evaluated models that the table reads in order (later vs earlier)."""
+    pairs = [("sft", "base"), ("sft+grpo", "sft"), ("sft+grpo", "base")]
+    return {
+        set_name: {
+            f"{later} vs {earlier}": mcnemar(
+                results[earlier][set_name]["correct"], results[later][set_name]["correct"]
+            )
+            for later, earlier in pairs
+            if later in results and earlier in results
+        }
+        for set_name in sets
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate, print and save the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -121,17 +136,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="base policy (default: the preset's)")
     p.add_argument("--n", type=int, default=100, help="held-out generated items")
     p.add_argument("--hitom", type=int, default=50, help="ToM-RL Hi-ToM test items (0: skip)")
-    p.add_argument("--episodes", type=int, default=0, help="social episodes per model for the goal score (0: skip)")
-    p.add_argument("--sft-examples", type=int, default=None, help="warm-up MCQ traces (default: the preset's)")
+    p.add_argument(
+        "--episodes", type=int, default=0, help="social episodes per model for the goal score (0: skip)"
+    )
+    p.add_argument(
+        "--sft-examples", type=int, default=None, help="warm-up MCQ traces (default: the preset's)"
+    )
     p.add_argument("--sft-epochs", type=float, default=None, help="warm-up epochs (default: the preset's)")
-    p.add_argument("--tom-orders", type=int, nargs="+", default=None,
-                   help="belief orders of the generated items, training and held-out alike (default: the preset's)")
-    p.add_argument("--tom-steps", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
-                   help="events per generated story, training and held-out alike (default: the preset's)")
-    p.add_argument("--sft-checkpoint", type=Path, default=None,
-                   help="a finished warm-up of these settings (e.g. OUT/sft/final of an earlier run): skip training it")
-    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)")
-    p.add_argument("--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)")
+    p.add_argument(
+        "--tom-orders",
+        type=int,
+        nargs="+",
+        default=None,
+        help="belief orders of the generated items, training and held-out alike (default: the preset's)",
+    )
+    p.add_argument(
+        "--tom-steps",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="events per generated story, training and held-out alike (default: the preset's)",
+    )
+    p.add_argument(
+        "--sft-checkpoint",
+        type=Path,
+        default=None,
+        help="a finished warm-up of these settings (e.g. OUT/sft/final of an earlier run): skip training it",
+    )
+    p.add_argument(
+        "--grpo-steps", type=int, default=None, help="GRPO steps after the warm-up (default: the preset's)"
+    )
+    p.add_argument(
+        "--grpo-env", default="none", help="env of the GRPO stage (default none: generated items only)"
+    )
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
     p.add_argument("--grpo-prompts", type=int, default=2, help="GRPO prompts per step (default 2)")
     p.add_argument("--grpo-lr", type=float, default=None, help="GRPO learning rate (default: the preset's)")
@@ -155,17 +193,63 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     # the GRPO stage reads the same generator settings (a config file layered over the preset)
     stage_config = args.out / "grpo_stage.yaml"
-    stage_config.write_text(yaml.safe_dump({"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)}))
+    stage_config.write_text(
+        yaml.safe_dump({"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)})
+    )
     timings: dict[str, float] = {}
 
     if args.sft_checkpoint is not None:
         if not (args.sft_checkpoint / "config.json").is_file():
-            p.error(f"--sft-checkpoint {args.sft_checkpoint}: no transformers checkpoint there (config.json missing)")
+            p.error(
+                f"--sft-checkpoint {args.sft_checkpoint}: no transformers checkpoint there (config.json missing)"
+            )
         sft_final = args.sft_checkpoint
     else:
         started = time.perf_counter()
         sft_final = train_sft(config, args.out / "sft")
         timings["sft_s"] = round(time.perf_counter() - started, 1)
+
+    # held-out items whose story the warm-up or GRPO sees are dropped (and counted)
+    seen = [
+        *build_examples(config),
+        *load_mcq_source("generated", config.mcq_items, config.seed, tom_config(config)),
+    ]
+    generated = load_mcq_source("generated", args.n, config.heldout_seed, tom_config(config))
+    kept = drop_overlaps(generated, seen, "the generated held-out set")
+    clash = {it.id for it in generated} - {it.id for it in kept}
+    sets: dict[str, list[Any]] = {"generated": kept}
+    if args.hitom and (args.data / "tom-rl").is_dir():
+        sets["hi-tom (ToM-RL test)"] = hitom_items(args.data, args.hitom)
+
+    models = {"base": resolve_policy(config.model), "sft": str(sft_final)}
+    results: dict[str, Any] = {}
+    report: dict[str, Any] = {
+        "preset": preset,
+        "config": config.model_dump(mode="json"),
+        "heldout_seed": config.heldout_seed,
+        "heldout_dropped_as_seen": sorted(clash),
+        "models": models,
+        "results": results,
+        "paired": {},
+        "timings": timings,
+        "command": " ".join(
+            ["python", "bench/learning_curve.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
+    }
+
+    def evaluate_and_save(name: str, path: str) -> None:
+        started = time.perf_counter()
+        results[name] = evaluate(path, sets, config)
+        if args.episodes:
+            results[name]["social"] = social_goal(path, args.episodes, config, args.out / f"social-{name}")
+        timings[f"eval_{name}_s"] = round(time.perf_counter() - started, 1)
+        report["paired"] = paired_comparisons(results, sets)
+        # saved after every model: a long run that stops later still leaves what it measured
+        (args.out / "learning_curve.json").write_text(json.dumps(report, indent=2))
+
+    # base and warm-up are measured before GRPO starts
+    evaluate_and_save("base", models["base"])
+    evaluate_and_save("sft", models["sft"])
 
     started = time.perf_counter()
     grpo_dir = args.out / "grpo"
@@ -178,49 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )  # fmt: skip
     if code:
+        print_table(report)
         return code
     timings["grpo_s"] = round(time.perf_counter() - started, 1)
     grpo_final = max(grpo_dir.glob("checkpoint-*"), key=lambda q: int(q.name.split("-")[-1]))
-
-    # held-out items whose story the warm-up or GRPO saw are dropped (and counted)
-    seen = [*build_examples(config), *load_mcq_source("generated", config.mcq_items, config.seed, tom_config(config))]
-    generated = load_mcq_source("generated", args.n, config.heldout_seed, tom_config(config))
-    kept = drop_overlaps(generated, seen, "the generated held-out set")
-    clash = {it.id for it in generated} - {it.id for it in kept}
-    generated = kept
-    sets: dict[str, list[Any]] = {"generated": generated}
-    if args.hitom and (args.data / "tom-rl").is_dir():
-        sets["hi-tom (ToM-RL test)"] = hitom_items(args.data, args.hitom)
-
-    models = {"base": resolve_policy(config.model), "sft": str(sft_final), "sft+grpo": str(grpo_final)}
-    results: dict[str, Any] = {}
-    for name, path in models.items():
-        started = time.perf_counter()
-        results[name] = evaluate(path, sets, config)
-        if args.episodes:
-            results[name]["social"] = social_goal(path, args.episodes, config, args.out / f"social-{name}")
-        timings[f"eval_{name}_s"] = round(time.perf_counter() - started, 1)
-
-    comparisons = {
-        set_name: {
-            "sft vs base": mcnemar(results["base"][set_name]["correct"], results["sft"][set_name]["correct"]),
-            "sft+grpo vs sft": mcnemar(results["sft"][set_name]["correct"], results["sft+grpo"][set_name]["correct"]),
-            "sft+grpo vs base": mcnemar(results["base"][set_name]["correct"], results["sft+grpo"][set_name]["correct"]),
-        }
-        for set_name in sets
-    }
-    report = {
-        "preset": preset,
-        "config": config.model_dump(mode="json"),
-        "heldout_seed": config.heldout_seed,
-        "heldout_dropped_as_seen": sorted(clash),
-        "models": models,
-        "results": results,
-        "paired": comparisons,
-        "timings": timings,
-        "command": " ".join(["python", "bench/learning_curve.py", *(argv if argv is not None else sys.argv[1:])]),
-    }
-    (args.out / "learning_curve.json").write_text(json.dumps(report, indent=2))
+    models["sft+grpo"] = str(grpo_final)
+    evaluate_and_save("sft+grpo", models["sft+grpo"])
     print_table(report)
     print(f"saved: {args.out / 'learning_curve.json'}")
     return 0
@@ -239,7 +286,14 @@ def print_table(report: dict[str, Any]) -> None:
         for set_name, r in sets.items():
             if set_name == "social":
                 goal = r.get("goal")
-                table.add_row(model, "social goal (0-10)", str(r.get("n")), "-" if goal is None else f"{goal:.2f}", "", "")
+                table.add_row(
+                    model,
+                    "social goal (0-10)",
+                    str(r.get("n")),
+                    "-" if goal is None else f"{goal:.2f}",
+                    "",
+                    "",
+                )
                 continue
             table.add_row(
                 model, set_name, str(r["n"]), f"{r['accuracy']:.1%} [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]",
