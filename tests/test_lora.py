@@ -211,3 +211,24 @@ def test_the_warm_up_ignores_grpos_lora_and_its_cache_key_follows_its_own(tmp_pa
     assert grpo_args(lora, tmp_path, world=1).learning_rate == lora.lora_learning_rate
     assert grpo_args(full, tmp_path, world=1).learning_rate == full.learning_rate
     assert lora.lora_learning_rate >= 10 * lora.learning_rate
+
+
+@pytest.mark.slow
+def test_a_lora_run_resumes_from_its_adapter_checkpoint(tiny_dir: Path, tmp_path: Path) -> None:
+    """``--resume`` restores the adapters, optimizer and step from an adapter checkpoint (TRL/transformers' own path)."""
+    from agents.policy_checkpoint import adapter_base, is_adapter_checkpoint, load_policy_model
+    from training.grpo import main
+
+    out = tmp_path / "run"
+    args = [
+        "--model", str(tiny_dir), "--env", "none", "--mcq", "generated", "--mcq-items", "4", "--max-steps", "2",
+        "--num-generations", "2", "--prompts-per-step", "1", "--turn-tokens", "8", "--save-steps", "1",
+        "--output-dir", str(out), "--report-to", "none", "--lora",
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert main(["--resume", str(out), "--max-steps", "3"]) == 0
+    last = out / "checkpoint-3"
+    assert is_adapter_checkpoint(last) and (last / "optimizer.pt").exists()
+    assert json.loads((last / "trainer_state.json").read_text())["global_step"] == 3
+    assert adapter_base(last) == str(tiny_dir.resolve())
+    assert load_policy_model(last).config.vocab_size == load_policy_model(tiny_dir).config.vocab_size
