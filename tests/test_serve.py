@@ -30,6 +30,8 @@ from eval.serve.app import create_app
 from eval.store import DB_NAME, EpisodeStore
 from scenarios.checks import CheckResult
 
+WAIT_MS = 20_000
+"""How long one browser step may wait: a page action, or a condition on what the server streams."""
 HOSTILE_JS = "window.pwned=1;document.title='PWNED'"
 INJECT_SCRIPT = f"<script>{HOSTILE_JS}</script>"
 INJECT_IMG = f'<img src=x onerror="{HOSTILE_JS}">'
@@ -370,6 +372,17 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def expect(target: Any) -> Any:
+    """Playwright's web-first assertion on ``target``: retried until it holds (pass ``timeout=WAIT_MS``).
+
+    Conditions on the page are awaited this way, never with ``wait_for_function`` and a string: Playwright
+    re-evaluates such a string with ``eval`` inside the page on each poll, which the app's
+    Content-Security-Policy (no 'unsafe-eval') refuses, so that wait fails (EvalError) whenever the
+    condition does not already hold when it starts, i.e. whenever the event stream is slower than the test.
+    """
+    return require_module("playwright.sync_api", "drives Chromium in the web app's tests").expect(target)
+
+
 class Watched:
     """A browser page with everything that would reveal injected markup: console, errors, dialogs."""
 
@@ -381,7 +394,7 @@ class Watched:
 
     def page(self) -> Any:
         page = self.context.new_page()
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(WAIT_MS)
         page.on("console", lambda m: self.console.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
@@ -432,7 +445,8 @@ def test_browse_filter_and_open_a_transcript(server: str, watched: Watched) -> N
     assert reasoning.get_attribute("open") is None
     assert not reasoning.locator("pre").is_visible()
     reasoning.locator("summary").click()
-    assert reasoning.locator("pre").is_visible() and "Cue Encoding" in reasoning.locator("pre").inner_text()
+    expect(reasoning.locator("pre")).to_be_visible(timeout=WAIT_MS)
+    assert "Cue Encoding" in reasoning.locator("pre").inner_text()
     judge = page.locator("table.judge").first
     assert "Goal (0..10)" in judge.inner_text()
     assert page.locator("td.outcome-pass").count() == 1 and page.locator("td.outcome-fail").count() == 1
@@ -448,6 +462,7 @@ def test_play_against_a_scripted_agent(server: str, watched: Watched, folders: d
     page.fill("input[name=seed]", "3")
     page.click("#start")
     page.wait_for_selector("#act-form")
+    assert page.locator("#act-form input[name=turn]").get_attribute("value") == "0"
     assert page.locator("#briefing h3", has_text="Your goal").count() == 1
     assert page.locator("#briefing h3", has_text="What you know about").count() == 1
     # A second tab follows the game through the event stream only (it never reloads).
@@ -455,19 +470,22 @@ def test_play_against_a_scripted_agent(server: str, watched: Watched, folders: d
     follower.goto(page.url)
     follower.wait_for_selector("#act-form")
     page.fill("#act-text", "Hi! Could you drive me to the airport on Saturday?")
-    page.click("#send")
-    page.wait_for_selector("#act-form")
-    follower.wait_for_function("document.querySelectorAll('#transcript li').length === 2")
+    with page.expect_navigation():  # the form posts; the page comes back from the server
+        page.click("#send")
+    expect(page.locator("#act-form input[name=turn]")).to_have_value("2", timeout=WAIT_MS)
+    expect(follower.locator("#transcript li")).to_have_count(2, timeout=WAIT_MS)
     page.fill("#act-text", "It is at 4:30 in the morning, I know.")
-    page.click("#send")
-    page.wait_for_selector("#act-form")
-    follower.wait_for_function("document.querySelectorAll('#transcript li').length === 4")
+    with page.expect_navigation():
+        page.click("#send")
+    expect(page.locator("#act-form input[name=turn]")).to_have_value("4", timeout=WAIT_MS)
+    expect(follower.locator("#transcript li")).to_have_count(4, timeout=WAIT_MS)
     lines = follower.locator("#transcript li").all_inner_texts()
     assert "Could you drive me to the airport on Saturday?" in lines[0] and "(you)" in lines[0]
     assert "Good evening! What can I do for you?" in lines[1] and "(you)" not in lines[1]
     assert "4:30 in the morning" in lines[2] and "Friday evening instead" in lines[3]
     page.select_option("#action-type", "leave")
-    page.click("#send")
+    with page.expect_navigation():
+        page.click("#send")
     page.wait_for_selector("#outcome")
     follower.wait_for_selector("#outcome")
     assert "The episode ended" in follower.locator("#outcome").inner_text()
@@ -503,8 +521,10 @@ def test_markup_in_scenario_model_and_player_text_never_runs(server: str, watche
     follower.goto(page.url)
     follower.wait_for_selector("#act-form")
     page.fill("#act-text", f"{INJECT_SCRIPT} {INJECT_IMG}")
-    page.click("#send")
-    follower.wait_for_function("document.querySelectorAll('#transcript li').length >= 2")
+    with page.expect_navigation():  # the page is checked below: it must be the one the server sent back
+        page.click("#send")
+    # Turn 0 (the player's) and turn 1 (the partner's image tag); then it is the player's turn again.
+    expect(follower.locator("#transcript li")).to_have_count(2, timeout=WAIT_MS)
     assert INJECT_SCRIPT in follower.locator("#transcript").inner_text()  # arrived through the event stream
     watched.assert_inert(page)
     watched.assert_inert(follower)
