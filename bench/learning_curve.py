@@ -114,6 +114,23 @@ def social_goal(path: str, episodes: int, config: Any, out_dir: Path) -> dict[st
     return {"n": len(scores), "goal": sum(scores) / len(scores) if scores else None}
 
 
+def reused_results(path: Path, sets: dict[str, list[Any]], models: dict[str, str]) -> dict[str, Any]:
+    """The base and sft rows of an earlier report, if it measured the same models on the same number of items."""
+    earlier = json.loads(path.read_text())
+    reused = {}
+    for name in ("base", "sft"):
+        row = earlier.get("results", {}).get(name)
+        same_model = earlier.get("models", {}).get(name) == models[name]
+        same_sets = row is not None and all(
+            name_ in row and row[name_]["n"] == len(items) for name_, items in sets.items()
+        )
+        if same_model and same_sets:
+            reused[name] = row
+        else:
+            print(f"--reuse {path}: its {name} row is for another model or other sets; evaluating it again")
+    return reused
+
+
 def paired_comparisons(results: dict[str, Any], sets: dict[str, list[Any]]) -> dict[str, Any]:
     """McNemar on every pair of evaluated models that the table reads in order (later vs earlier)."""
     pairs = [("sft", "base"), ("sft+grpo", "sft"), ("sft+grpo", "base")]
@@ -173,6 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
     p.add_argument("--grpo-prompts", type=int, default=2, help="GRPO prompts per step (default 2)")
     p.add_argument("--grpo-lr", type=float, default=None, help="GRPO learning rate (default: the preset's)")
+    p.add_argument(
+        "--grpo-terms", nargs="+", default=None, help="reward terms of the GRPO stage (default: the preset's)"
+    )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="learning_curve.json of an earlier run with the same settings and warm-up: "
+        "take its base and sft rows instead of evaluating them again",
+    )
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     p.add_argument("--out", type=Path, default=Path("runs") / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
@@ -193,9 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     # the GRPO stage reads the same generator settings (a config file layered over the preset)
     stage_config = args.out / "grpo_stage.yaml"
-    stage_config.write_text(
-        yaml.safe_dump({"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)})
-    )
+    stage = {"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)}
+    if args.grpo_terms:
+        stage["reward_terms"] = args.grpo_terms
+    stage_config.write_text(yaml.safe_dump(stage))
     timings: dict[str, float] = {}
 
     if args.sft_checkpoint is not None:
@@ -247,9 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         # saved after every model: a long run that stops later still leaves what it measured
         (args.out / "learning_curve.json").write_text(json.dumps(report, indent=2))
 
-    # base and warm-up are measured before GRPO starts
-    evaluate_and_save("base", models["base"])
-    evaluate_and_save("sft", models["sft"])
+    # base and warm-up are measured before GRPO starts (or taken from an earlier run on the same items)
+    earlier = reused_results(args.reuse, sets, models) if args.reuse else {}
+    for name in ("base", "sft"):
+        if name in earlier:
+            results[name] = earlier[name]
+            report.setdefault("reused", {})[name] = str(args.reuse)
+        else:
+            evaluate_and_save(name, models[name])
 
     started = time.perf_counter()
     grpo_dir = args.out / "grpo"
