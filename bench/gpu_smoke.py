@@ -66,6 +66,7 @@ REQUIREMENTS = (
     "rich",
     "jinja2",
     "numpy",
+    "tenacity",
 )
 """What the smoke's import path needs beyond torch, transformers and accelerate (pinned at prepare
 time to the versions installed here, the ones our tests run on). ``tests/test_gpu_smoke.py`` checks
