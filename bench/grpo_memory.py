@@ -6,6 +6,7 @@
     python bench/grpo_memory.py --main-job --variant main=    # exactly `python -m training.grpo --env sotopia`
     python bench/grpo_memory.py --main-job --variant lora=--lora --variant full=--no-lora
     python bench/grpo_memory.py --main-job --fresh-warmup     # the warm-up trained inside the measured run
+    python bench/grpo_memory.py --warmup-only --sft-epochs 0.2 --variant preset= --variant glibc="--config F"
 
 Each variant runs ``python -m training.grpo`` as its own process (so peaks do not carry over) with
 the shared flags plus the variant's, while a sampler adds up the resident memory of the process and
@@ -103,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         "--main-job", action="store_true", help="run the main job as is (only --variant flags added)"
     )
     p.add_argument(
+        "--warmup-only",
+        action="store_true",
+        help="measure the cpu preset's SIP warm-up alone (python -m training.sft); variants add its flags",
+    )
+    p.add_argument(
+        "--sft-epochs", type=float, help="with --warmup-only: a fraction of the warm-up (e.g. 0.2)"
+    )
+    p.add_argument(
         "--fresh-warmup",
         action="store_true",
         help="an empty warm-up cache per variant: the SIP warm-up trains (in a child process) inside the measured run",
@@ -122,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         base += ["--model", args.model]
     if args.main_job:
         base = [sys.executable, "-m", "training.grpo", "--env", "sotopia"]
+    if args.warmup_only:
+        base = [sys.executable, "-m", "training.sft"]
+        base += ["--epochs", str(args.sft_epochs)] if args.sft_epochs else []
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
     rows = []
     for spec in args.variant or DEFAULT_VARIANTS:
@@ -144,13 +156,17 @@ def main(argv: list[str] | None = None) -> int:
             times = [s["step_time"] for s in steps if "step_time" in s]
             row["mean_step_s"] = sum(times) / len(times) if times else float("nan")
             rows.append(row)
-    title = (
-        "the main job: python -m training.grpo --env sotopia"
-        + (" (warm-up trained in the run)" if args.fresh_warmup else "")
-        if args.main_job
-        else f"training.grpo --env {args.env}, {args.steps} steps, "
-        f"{args.num_generations} x {args.prompts_per_step} rows per step"
-    )
+    if args.warmup_only:
+        title = f"the cpu preset's SIP warm-up: python -m training.sft, {args.sft_epochs or 'all'} epochs"
+    elif args.main_job:
+        title = "the main job: python -m training.grpo --env sotopia" + (
+            " (warm-up trained in the run)" if args.fresh_warmup else ""
+        )
+    else:
+        title = (
+            f"training.grpo --env {args.env}, {args.steps} steps, "
+            f"{args.num_generations} x {args.prompts_per_step} rows per step"
+        )
     table = Table(title=title)
     for column in (
         "variant",

@@ -137,6 +137,15 @@ class TrainConfig(BaseModel):
         description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size.",
     )
     sft_learning_rate: float = Field(5e-4, gt=0)
+    sft_cpu_mmap_threshold_mib: int | None = Field(
+        None,
+        ge=1,
+        description="cpu_mmap_threshold_mib for a warm-up in its own process (the main job's child, python -m "
+        "training.sft; None: cpu_mmap_threshold_mib). It trains "
+        "every weight (AdamW state ~1 GB for 135M) once per cache key, so its peak is the cold main job's: 1 MiB "
+        "took its first 3 steps from 4.26 to 3.50 GB peak RSS with the same losses, at ~1.5x the forward/backward "
+        "time (bench/grpo_memory.py --warmup-only --sft-epochs 0.2). Not in the cache key: it changes no result.",
+    )
     sft_lora: bool = Field(
         False,
         description="Train the warm-up as LoRA adapters (lora_r, lora_alpha, lora_target_modules), merged into "

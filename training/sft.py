@@ -137,8 +137,13 @@ def lora_config(config: TrainConfig, *, warmup: bool = False) -> Any:
     )
 
 
-def train_sft(config: TrainConfig, output_dir: Path) -> Path:
-    """Run the warm-up into ``output_dir``; return ``output_dir/final`` (a merged transformers checkpoint)."""
+def train_sft(config: TrainConfig, output_dir: Path, *, own_process: bool = False) -> Path:
+    """Run the warm-up into ``output_dir``; return ``output_dir/final`` (a merged transformers checkpoint).
+
+    ``own_process``: the process ends with the warm-up (the main job's child, the CLI), so
+    ``sft_cpu_mmap_threshold_mib`` applies; glibc keeps the setting for the process's life, so a caller
+    that trains GRPO next in the same process gets only ``cpu_mmap_threshold_mib``.
+    """
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -179,8 +184,9 @@ def train_sft(config: TrainConfig, output_dir: Path) -> Path:
     from training.lm_head import score_labelled_positions_only
 
     score_labelled_positions_only()
-    if config.cpu_mmap_threshold_mib and not has_cuda():
-        map_large_blocks(config.cpu_mmap_threshold_mib << 20)
+    threshold = (own_process and config.sft_cpu_mmap_threshold_mib) or config.cpu_mmap_threshold_mib
+    if threshold and not has_cuda():
+        map_large_blocks(threshold << 20)
     trainer = SFTTrainer(
         model=policy_path,
         args=args,
@@ -241,10 +247,12 @@ def warmup_checkpoint_in_child(config: TrainConfig) -> Path:
         print(f"SIP warm-up: cached at {final}", file=sys.stderr)
         return final
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(warmup_checkpoint, config).result()
+        return pool.submit(warmup_checkpoint, config, own_process=True).result()
 
 
-def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Path:
+def warmup_checkpoint(
+    config: TrainConfig, cache_dir: Path | None = None, *, own_process: bool = False
+) -> Path:
     """The warm-up's checkpoint for ``config``, trained once and reused while its inputs are unchanged.
 
     Cached under ``cache_dir``, else ``$SOCIALGYM_WARMUP_CACHE``, else the user cache (``~/.cache/socialgym``).
@@ -256,7 +264,7 @@ def warmup_checkpoint(config: TrainConfig, cache_dir: Path | None = None) -> Pat
         return final
     print(f"SIP warm-up: training into {target} (cached for later runs)", file=sys.stderr)
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-    result = train_sft(config, tmp)
+    result = train_sft(config, tmp, own_process=own_process)
     if target.exists():
         import shutil
 
@@ -299,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = build_config(args.preset or default_preset(), args.config, overrides)
         started = time.perf_counter()
-        final = train_sft(config, Path(args.output_dir))
+        final = train_sft(config, Path(args.output_dir), own_process=True)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
