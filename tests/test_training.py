@@ -183,6 +183,7 @@ def _train_args(out: Path, api_base: str, steps: int) -> list[str]:
         "--judge-api-base", api_base, "--max-turns", "3", "--turn-tokens", "24", "--num-generations", "2",
         "--prompts-per-step", "1", "--beta", "0", "--output-dir", str(out), "--report-to", "none", "--save-steps", "2",
         "--mcq-items", "20", "--heldout-items", "2", "--eval-steps", "2", "--no-warmup",
+        "--no-lora",  # full checkpoints (model.safetensors); tests/test_lora.py covers adapter checkpoints
     ]  # fmt: skip
 
 
@@ -563,6 +564,7 @@ def test_a_run_killed_after_step_two_resumes_to_the_same_weights(tmp_path: Path,
             "--env", "none", "--mcq", "generated", "--mcq-items", "12", "--max-steps", "3",
             "--num-generations", "2", "--prompts-per-step", "1", "--turn-tokens", "12", "--beta", "0",
             "--save-steps", "1", "--output-dir", str(out), "--report-to", "none", "--no-warmup", "--lr", "1e-4",
+            "--no-lora",
         ]  # fmt: skip
 
     straight, crashed = tmp_path / "straight", tmp_path / "crashed"
