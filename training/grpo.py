@@ -396,8 +396,6 @@ def train(config: TrainConfig, resume: bool) -> Path:
         policy_path = str(warmup_checkpoint_in_child(config))
     else:
         policy_path = resolve_policy(config.model)
-    from trl import GRPOTrainer
-
     from agents.policy_checkpoint import load_policy_tokenizer
     from agents.specs import build_agent
     from eval.judge import SotopiaJudge
@@ -410,7 +408,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
         RolloutTimings,
         SaveAtEnd,
     )
-    from training.rewards import Curriculum, trl_reward_funcs
+    from training.rewards import Curriculum
     from training.rollout import TrajectoryRollout
     from training.sft import tom_config
     from training.tasks import mixed_keys
@@ -455,23 +453,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
         turn_tokens=config.turn_tokens,
     )
     terms = list(config.reward_terms)
-    args = grpo_args(config, output_dir, world=world)
-    from training.allocator import map_large_blocks
-    from training.lm_head import score_labelled_positions_only
-    from training.sft import lora_config
-
-    score_labelled_positions_only()
-    if config.cpu_mmap_threshold_mib and not has_cuda():
-        map_large_blocks(config.cpu_mmap_threshold_mib << 20)
-    trainer = GRPOTrainer(
-        model=policy_for_trainer(policy_path),
-        reward_funcs=trl_reward_funcs(terms, term_kwargs=term_kwargs(config)),
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        rollout_func=rollout,
-        peft_config=lora_config(config),
-    )
+    trainer = grpo_trainer(config, policy_path, dataset, tokenizer, rollout, output_dir, world=world)
     curriculum = CurriculumCallback(
         trainer, Curriculum(**({"schedule": config.curriculum} if config.curriculum else {})), terms
     )
@@ -509,6 +491,38 @@ def train(config: TrainConfig, resume: bool) -> Path:
     if last is None:
         raise TrainingSetupError(f"training ended without a checkpoint in {output_dir}")
     return last
+
+
+def grpo_trainer(
+    config: TrainConfig,
+    policy_path: str,
+    dataset: Any,
+    tokenizer: Any,
+    rollout: Any,
+    output_dir: Path,
+    *,
+    world: int = 1,
+) -> Any:
+    """TRL's ``GRPOTrainer`` as the run builds it: the config's reward terms, LoRA, and the CPU memory settings."""
+    from trl import GRPOTrainer
+
+    from training.allocator import map_large_blocks
+    from training.lm_head import score_labelled_positions_only
+    from training.rewards import trl_reward_funcs
+    from training.sft import lora_config
+
+    score_labelled_positions_only()
+    if config.cpu_mmap_threshold_mib and not has_cuda():
+        map_large_blocks(config.cpu_mmap_threshold_mib << 20)
+    return GRPOTrainer(
+        model=policy_for_trainer(policy_path),
+        reward_funcs=trl_reward_funcs(list(config.reward_terms), term_kwargs=term_kwargs(config)),
+        args=grpo_args(config, output_dir, world=world),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+        peft_config=lora_config(config),
+    )
 
 
 def _latest_checkpoint(output_dir: Path) -> Path | None:
