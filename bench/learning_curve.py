@@ -85,6 +85,7 @@ def evaluate(path: str, sets: dict[str, list[Any]], config: Any) -> dict[str, An
             "format": result.format_rate,
             "tokens": result.mean_tokens,
             "correct": result.correct,
+            "predictions": result.predictions,
             "seconds": round(time.perf_counter() - started, 1),
             "example": result.replies[0] if result.replies else "",
         }
@@ -189,7 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--grpo-generations", type=int, default=4, help="GRPO group size (default 4)")
     p.add_argument("--grpo-prompts", type=int, default=2, help="GRPO prompts per step (default 2)")
-    p.add_argument("--grpo-lr", type=float, default=None, help="GRPO learning rate (default: the preset's)")
+    p.add_argument(
+        "--grpo-lr",
+        type=float,
+        default=None,
+        help="GRPO learning rate of what the stage trains: LoRA adapters (lora_learning_rate) or, with "
+        "--grpo-set lora=false, every weight (learning_rate); default: the preset's",
+    )
+    p.add_argument(
+        "--grpo-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a training-config field of the GRPO stage (YAML value), e.g. temperature=1.2, beta=0.04, "
+        "lora=false (repeatable; checked like a config file)",
+    )
     p.add_argument(
         "--grpo-terms", nargs="+", default=None, help="reward terms of the GRPO stage (default: the preset's)"
     )
@@ -223,7 +238,18 @@ def main(argv: list[str] | None = None) -> int:
     stage = {"tom_orders": config.tom_orders, "tom_steps": list(config.tom_steps)}
     if args.grpo_terms:
         stage["reward_terms"] = args.grpo_terms
+    for setting in args.grpo_set:
+        field, sep, value = setting.partition("=")
+        if not sep or not field.strip():
+            p.error(f"--grpo-set {setting!r}: expected FIELD=VALUE, e.g. temperature=1.2")
+        stage[field.strip()] = yaml.safe_load(value)
     stage_config.write_text(yaml.safe_dump(stage))
+    try:
+        grpo_stage = build_config(preset, str(stage_config), {})
+    except ValueError as exc:
+        p.error(f"--grpo-set: {exc}")
+    lr_flag = "--lora-lr" if grpo_stage.lora else "--lr"
+    grpo_lr = args.grpo_lr or (grpo_stage.lora_learning_rate if grpo_stage.lora else grpo_stage.learning_rate)
     timings: dict[str, float] = {}
 
     if args.sft_checkpoint is not None:
@@ -291,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             "--preset", preset, "--config", str(stage_config), "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
             "--mcq", "generated", "--max-steps", str(config.max_steps), "--output-dir", str(grpo_dir),
             "--report-to", "none", "--save-steps", str(10**6), "--num-generations", str(args.grpo_generations),
-            "--prompts-per-step", str(args.grpo_prompts), "--lr", str(args.grpo_lr or config.learning_rate),
+            "--prompts-per-step", str(args.grpo_prompts), lr_flag, str(grpo_lr),
         ]
     )  # fmt: skip
     if code:

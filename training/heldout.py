@@ -27,6 +27,8 @@ class HeldoutResult:
     format_ok: list[bool] = field(default_factory=list)
     completion_tokens: list[int] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    predictions: list[int | str | None] = field(default_factory=list)
+    """What was read from each reply: an option index for letter MCQ, normalised text for free text, or None."""
 
     @property
     def n(self) -> int:
@@ -112,6 +114,7 @@ def evaluate_items(
                 result.format_ok.append(reading.format_ok)
                 result.completion_tokens.append(len(row))
                 result.replies.append(text)
+                result.predictions.append(reading.prediction)
     finally:
         if was_training:
             model.train()
@@ -132,7 +135,11 @@ def heldout_callback(
                 return
             model = trainer.accelerator.unwrap_model(trainer.model)
             result = evaluate_items(
-                model, trainer.processing_class, items, think_prefill=think_prefill, max_new_tokens=max_new_tokens
+                model,
+                trainer.processing_class,
+                items,
+                think_prefill=think_prefill,
+                max_new_tokens=max_new_tokens,
             )
             self.pending = {
                 "heldout/accuracy": result.accuracy,
@@ -146,7 +153,9 @@ def heldout_callback(
                 file=sys.stderr,
             )
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+        ) -> None:
             # joins the step's own log line (metrics.jsonl keeps one line per step)
             if self.pending and logs is not None and "loss" in logs:
                 logs.update(self.pending)
