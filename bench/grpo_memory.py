@@ -38,22 +38,39 @@ DEFAULT_VARIANTS = [
 ]
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(resident bytes of ``pid`` and all its descendants, of ``pid`` alone); 0 for a process that is gone."""
+def tree_rss(pid: int) -> tuple[int, int, dict[str, int]]:
+    """(resident bytes of ``pid`` and all its descendants, of ``pid`` alone, per process); 0s for a process that is gone.
+
+    The per-process part names each process by its command (``training.grpo``, ``training.sft``'s
+    spawned child, ``llama_cpp.server``...), so a peak can be put down to a phase of the run.
+    """
     import psutil
 
     try:
         root = psutil.Process(pid)
         own = root.memory_info().rss
-        total = own
+        parts = {f"{pid} {_label(root)}": own}
         for child in root.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                parts[f"{child.pid} {_label(child)}"] = child.memory_info().rss
             except psutil.Error:
                 continue
-        return total, own
+        return sum(parts.values()), own, parts
     except psutil.Error:
-        return 0, 0
+        return 0, 0, {}
+
+
+def _label(process: object) -> str:
+    """A short name for a process of the run: its ``-m`` module, or its script, or its executable."""
+    try:
+        args = process.cmdline()  # type: ignore[attr-defined]
+    except Exception:
+        return "?"
+    if "-m" in args and args.index("-m") + 1 < len(args):
+        return args[args.index("-m") + 1]
+    if any("spawn_main" in a or "multiprocessing" in a for a in args):
+        return "spawned child (warm-up)"
+    return Path(args[1] if len(args) > 1 else args[0]).name if args else "?"
 
 
 def measure(command: list[str], env: dict[str, str], interval_s: float = 0.2) -> dict[str, float]:
@@ -63,11 +80,15 @@ def measure(command: list[str], env: dict[str, str], interval_s: float = 0.2) ->
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     peaks = {"tree": 0, "own": 0}
+    at_peak: dict[str, int] = {}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            tree, own = tree_rss(process.pid)
+            tree, own, parts = tree_rss(process.pid)
+            if tree > peaks["tree"]:
+                at_peak.clear()
+                at_peak.update(parts)
             peaks["tree"], peaks["own"] = max(peaks["tree"], tree), max(peaks["own"], own)
             done.wait(interval_s)
 
@@ -86,6 +107,7 @@ def measure(command: list[str], env: dict[str, str], interval_s: float = 0.2) ->
         "peak_trainer_gb": peaks["own"] / 1e9,
         "wall_s": time.perf_counter() - started,
         "exit": process.returncode,
+        "at_peak_gb": {name: round(rss / 1e9, 3) for name, rss in at_peak.items()},
     }
 
 
@@ -183,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
             row["variant"], row["flags"] or "-", f"{row['peak_tree_gb']:.2f}", f"{row['peak_trainer_gb']:.2f}",
             f"{row['mean_step_s']:.0f}", f"{row['wall_s']:.0f}", str(row["exit"]),
         )  # fmt: skip
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for row in rows:
+        parts = ", ".join(
+            f"{name} {gb:.2f}" for name, gb in sorted(row["at_peak_gb"].items(), key=lambda kv: -kv[1])
+        )
+        console.print(f"{row['variant']}: at the peak (GB): {parts}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["exit"] == 0 for r in rows) else 1
