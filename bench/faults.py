@@ -676,7 +676,7 @@ def audit_rollout(result: RolloutResult, dimensions: Any) -> RolloutResult:
     unjudged: dict[str, list[str]] = {}  # task key -> errors of judgements that failed
     seen_tokens: Counter[str] = Counter()
     for episode in result.episodes:
-        key, learner = episode.metadata.get("task"), episode.metadata.get("policy")
+        key, learner = episode.metadata.task, episode.metadata.policy
         if episode.status is EpisodeStatus.running:
             result.lost += 1
             result.problems.append(f"episode {episode.id} ({key}) was handed over still running")

@@ -19,7 +19,7 @@ from uuid import uuid4
 from envs.evaluator import Evaluator, aevaluate_safely
 from envs.sinks import EpisodeSink
 from envs.social import EnvConfig, SocialEpisodeEnv, merge_details
-from envs.types import AgentAction, Episode, EpisodeStatus, Observation, Turn
+from envs.types import AgentAction, Episode, EpisodeMetadata, EpisodeStatus, Observation, Turn
 from scenarios.schema import EpisodeSetup
 
 if TYPE_CHECKING:  # agents import envs, never the other way round at run time
@@ -134,7 +134,7 @@ async def run_episode(
     *,
     on_turn: TurnCallback | None = None,
     act_timeout_s: float | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    metadata: EpisodeMetadata | None = None,
 ) -> Episode:
     """Play one episode of ``setup`` with ``agents`` and return its record (never raises for episode errors).
 
@@ -147,10 +147,13 @@ async def run_episode(
         _, infos = env.reset(seed=setup.seed, options={"setup": setup})
     except Exception as exc:
         return failed_episode(
-            setup, f"cannot start the env: {type(exc).__name__}: {exc}", metadata=dict(metadata or {})
+            setup,
+            f"cannot start the env: {type(exc).__name__}: {exc}",
+            metadata=metadata.model_copy() if metadata is not None else EpisodeMetadata(),
         )
     episode = env.episode
-    episode.metadata.update(metadata or {})
+    if metadata is not None:
+        episode.metadata.merge(metadata)
     bound: dict[str, Agent] = {}
     try:
         bound = bind_agents(setup, agents)
@@ -170,8 +173,8 @@ async def run_episode(
     except Exception as exc:
         env.fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, TurnError) else str(exc))
         if isinstance(exc, TurnError):
-            episode.metadata["failed_agent"] = exc.agent
-            episode.metadata["failed_turn"] = exc.turn
+            episode.metadata.failed_agent = exc.agent
+            episode.metadata.failed_turn = exc.turn
             _keep_failed_record(episode, bound.get(exc.agent), exc.turn)
     return episode
 
@@ -180,7 +183,7 @@ def _keep_failed_record(episode: Episode, agent: Agent | None, turn: int) -> Non
     """Keep what a failing agent produced on its failed turn (e.g. unparsable model text), if it says."""
     record = agent.last_turn_record() if agent is not None else None
     if record is not None and record.index == turn:
-        episode.metadata["failed_turn_record"] = record.model_dump(mode="json")
+        episode.metadata.failed_turn_record = record
 
 
 async def run_episodes(
@@ -198,7 +201,7 @@ async def run_episodes(
     """Play every setup, at most ``concurrency`` at a time; results in ``setups`` order.
 
     ``agent_factory(setup)`` returns fresh agents for one episode (a mapping by name or a list in
-    role order; it may be async). Each episode's ``metadata["batch_index"]`` is its position in
+    role order; it may be async). Each episode's ``metadata.batch_index`` is its position in
     ``setups``. As each episode ends it is written to ``sink`` and passed to ``progress``. A sink
     that fails to write aborts the run (losing episodes silently is worse than stopping).
     """
@@ -208,7 +211,7 @@ async def run_episodes(
 
     async def one(index: int, setup: EpisodeSetup) -> Episode:
         async with gate:
-            metadata = {"batch_index": index}
+            metadata = EpisodeMetadata(batch_index=index)
             try:
                 agents = agent_factory(setup)
                 if inspect.isawaitable(agents):
@@ -248,9 +251,10 @@ def replay(episode: Episode, *, check: bool = True) -> Episode:
     recorded ones, else :class:`ReplayMismatch`. Production details (raw texts, timings) are
     carried over; the evaluator is not run again. A failed episode replays up to its failure.
     """
-    settings = EnvConfig.model_validate(episode.metadata.get("env", {}))
+    # a stored env config that no longer validates sits in ``other``: replaying it raises, naming the field
+    settings = episode.metadata.env or EnvConfig.model_validate(episode.metadata.other.get("env", {}))
     env = SocialEpisodeEnv(episode.setup, config=settings)
-    env.reset(seed=episode.metadata.get("seed"), options={"setup": episode.setup})
+    env.reset(seed=episode.metadata.seed, options={"setup": episode.setup})
     steps: dict[int, list[Turn]] = defaultdict(list)
     for turn in episode.turns:
         steps[turn.index].append(turn)

@@ -39,7 +39,6 @@ from uuid import uuid4
 import numpy as np
 from gymnasium.spaces import Dict, Discrete, Text
 from pettingzoo import ParallelEnv
-from pydantic import BaseModel, ConfigDict, Field
 
 from envs.evaluator import Evaluator, evaluate_safely
 from envs.outcome import apply_evaluation, outcome_info
@@ -48,12 +47,15 @@ from envs.rules import RuleChecker
 from envs.types import (
     ActionType,
     AgentAction,
+    EnvConfig,
     Episode,
     EpisodeEvaluation,
+    EpisodeMetadata,
     EpisodeStatus,
     Observation,
     PublicAct,
     Turn,
+    TurnMode,
 )
 from scenarios.graph import relationship_graph, scenario_casts
 from scenarios.schema import AgentProfile, EpisodeSetup
@@ -94,16 +96,6 @@ class TextObservation(str):
     dtype = str
 
 
-class TurnMode(StrEnum):
-    """Who acts in a step."""
-
-    round_robin = "round-robin"
-    simultaneous = "simultaneous"
-    random = "random"
-    """One speaker per step, drawn from the agents still in the episode, never the last speaker twice
-    in a row while another can speak (a group chat's order); seeded by the setup's seed."""
-
-
 class TerminationReason(StrEnum):
     """Why an episode ended (stored in :attr:`Episode.termination_reason`)."""
 
@@ -112,27 +104,6 @@ class TerminationReason(StrEnum):
     max_turns = "max_turns"
     token_cap = "token_cap"
     """Ended from outside before its next turn (a training rollout's episode token cap): a truncation."""
-
-
-class EnvConfig(BaseModel):
-    """How an env runs its episodes (stored on each episode as ``metadata["env"]`` for replay)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    turn_mode: TurnMode = TurnMode.round_robin
-    max_turns: int | None = Field(
-        None, ge=1, description="Steps before truncation; None: the scenario's max_turns."
-    )
-    max_stale_turns: int | None = Field(
-        4, ge=1, description="Steps in a row with only 'none' acts that end the episode; None: never."
-    )
-    show_hints: bool = Field(True, description="Show goals' strategy hints to the agents.")
-    reward_dimension: str = Field(
-        "goal",
-        description="Evaluator dimension used as the final reward ('rules': the share of rule checks passed).",
-    )
-    max_observation_chars: int = Field(200_000, ge=1)
-    max_argument_chars: int = Field(20_000, ge=1)
 
 
 DETAIL_FIELDS = (
@@ -390,7 +361,7 @@ class SocialEpisodeEnv(ParallelEnv):
         self._episode = Episode(
             id=uuid4().hex,
             setup=setup,
-            metadata={"env": self.config.model_dump(mode="json"), "seed": seed, "max_turns": self._max_turns},
+            metadata=EpisodeMetadata(env=self.config.model_copy(), seed=seed, max_turns=self._max_turns),
         )
         return self._outputs(self.agents)
 

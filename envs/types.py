@@ -7,16 +7,58 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from scenarios.checks import CheckResult, rules_score
 from scenarios.schema import EpisodeSetup
 
 RULES_DIMENSION = "rules"
 """The score dimension of rule checks: the share of a role's checks passed (0..1; none if any is undecidable)."""
+
+
+class TurnMode(StrEnum):
+    """Who acts in a step."""
+
+    round_robin = "round-robin"
+    simultaneous = "simultaneous"
+    random = "random"
+    """One speaker per step, drawn from the agents still in the episode, never the last speaker twice
+    in a row while another can speak (a group chat's order); seeded by the setup's seed."""
+
+
+class EnvConfig(BaseModel):
+    """How an env runs its episodes (recorded on each episode as :attr:`EpisodeMetadata.env`, for replay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn_mode: TurnMode = TurnMode.round_robin
+    max_turns: int | None = Field(
+        None, ge=1, description="Steps before truncation; None: the scenario's max_turns."
+    )
+    max_stale_turns: int | None = Field(
+        4, ge=1, description="Steps in a row with only 'none' acts that end the episode; None: never."
+    )
+    show_hints: bool = Field(True, description="Show goals' strategy hints to the agents.")
+    reward_dimension: str = Field(
+        "goal",
+        description="Evaluator dimension used as the final reward ('rules': the share of rule checks passed).",
+    )
+    max_observation_chars: int = Field(200_000, ge=1)
+    max_argument_chars: int = Field(20_000, ge=1)
 
 
 class ActionType(str, Enum):
@@ -193,6 +235,85 @@ class EpisodeEvaluation(BaseModel):
         return flat
 
 
+class InteractivePlay(BaseModel):
+    """Which entry of an interactive evaluation's plan an episode plays (``python -m eval.interactive``)."""
+
+    model: str
+    partner: str
+    side: Literal["first", "second"]
+    test_agent: str = Field(description="The name of the role the evaluated model played.")
+    replica: int = Field(ge=0)
+    max_turns: int | None = None
+
+
+class EpisodeMetadata(BaseModel):
+    """Where an episode came from and how it ran: what the env, the runner, training and eval record.
+
+    Every key is optional and an unset one is left out of the stored JSON, so a record keeps the
+    shape it always had (``eval.store`` reads ``$.metadata.training_step``). A stored key this
+    version does not declare, or whose value does not fit its declared type (an older or foreign
+    writer), is kept verbatim in :attr:`other` and written back under its own name: loading and
+    saving a record never loses or rewrites what it held.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    env: EnvConfig | None = Field(None, description="The env's settings (what a replay runs with).")
+    seed: int | None = Field(None, description="The seed the env was reset with.")
+    max_turns: int | None = Field(None, description="The episode's turn limit (the env's or the scenario's).")
+    batch_index: int | None = Field(
+        None, description="Position among the setups of one ``run_episodes`` call."
+    )
+    failed_agent: str | None = Field(None, description="The agent whose failure ended the episode.")
+    failed_turn: int | None = Field(None, description="The turn on which it failed.")
+    failed_turn_record: Turn | None = Field(None, description="What the failing agent produced on that turn.")
+    training_step: int | None = Field(None, description="The GRPO step whose rollout played it.")
+    task: str | None = Field(None, description="The training task key (``training.tasks``).")
+    policy: str | None = Field(None, description="The name of the role the trained policy played.")
+    interactive: InteractivePlay | None = None
+    played_in: str | None = Field(None, description="The tool a human played it in (``eval.serve``).")
+    human: str | None = Field(None, description="The name of the role a human played.")
+    play_session: str | None = Field(None, description="The web app's play session.")
+    other: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Stored keys that are not declared here or whose values do not fit, kept as they were.",
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_what_does_not_fit(cls, value: Any, handler: ModelWrapValidatorHandler[EpisodeMetadata]) -> Any:
+        if not isinstance(value, Mapping):
+            return handler(value)
+        declared = set(cls.model_fields) - {"other"}
+        known = {k: v for k, v in value.items() if k in declared}
+        other = {k: v for k, v in value.items() if k not in declared}
+        while True:
+            try:
+                return handler({**known, "other": other})
+            except ValidationError as exc:
+                misfits = {e["loc"][0] for e in exc.errors() if e["loc"] and e["loc"][0] in known}
+                if not misfits:
+                    raise
+                for key in misfits:
+                    other[str(key)] = known.pop(str(key))
+
+    def merge(self, other: EpisodeMetadata) -> None:
+        """Set every key that ``other`` sets (its kept unknown keys too)."""
+        for name in other.model_fields_set - {"other"}:
+            setattr(self, name, getattr(other, name))
+        if other.other:
+            self.other = {**self.other, **other.other}
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        other = data.pop("other", {})
+        flat = {k: v for k, v in data.items() if v is not None}
+        for key, kept in other.items():
+            flat.setdefault(key, kept)
+        return flat
+
+
 class Episode(BaseModel):
     """A played episode: setup, transcript, outcome. The unit the store and the judge work on.
 
@@ -216,7 +337,7 @@ class Episode(BaseModel):
     evaluation: EpisodeEvaluation | None = Field(None, description="The evaluator's full output.")
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: EpisodeMetadata = Field(default_factory=EpisodeMetadata)
 
     @field_validator("evaluation", mode="before")
     @classmethod
@@ -238,7 +359,10 @@ class Episode(BaseModel):
     @property
     def reward_dimension(self) -> str:
         """The score dimension the episode's env rewards on (recorded with its settings); ``goal`` if unrecorded."""
-        return str((self.metadata.get("env") or {}).get("reward_dimension") or "goal")
+        if self.metadata.env is not None:
+            return self.metadata.env.reward_dimension
+        stored = self.metadata.other.get("env")  # a stored env config that no longer validates
+        return str((stored if isinstance(stored, Mapping) else {}).get("reward_dimension") or "goal")
 
     def transcript(self) -> str:
         """The public transcript, one act per line (no private reasoning)."""

@@ -150,8 +150,8 @@ class SingleAgentEnv:
     def _failed(self, exc: TurnError) -> StepResult:
         self.env.fail(str(exc))
         episode = self.env.episode
-        episode.metadata["failed_agent"] = exc.agent
-        episode.metadata["failed_turn"] = exc.turn
+        episode.metadata.failed_agent = exc.agent
+        episode.metadata.failed_turn = exc.turn
         info = {"failed": True, "error": episode.error, "status": EpisodeStatus.failed.value}
         return self._require_last(), 0.0, True, False, info
 

@@ -95,12 +95,12 @@ class LiveTranscript:
         self.started: set[int] = set()
 
     def _prefix(self, episode: Episode) -> Text:
-        number = int(episode.metadata.get("batch_index", 0)) + 1
+        number = (episode.metadata.batch_index or 0) + 1
         return Text(f"[{number:>{self.width}}] ", style="dim")
 
     def on_turn(self, episode: Episode, turn: Turn) -> None:
         """Print one turn (and the episode header before its first turn)."""
-        number = int(episode.metadata.get("batch_index", 0))
+        number = episode.metadata.batch_index or 0
         if number not in self.started:
             self.started.add(number)
             cast = " vs ".join(

@@ -70,7 +70,7 @@ from envs.outcome import apply_evaluation
 from envs.registry import UnknownEnvError, resolve_scenario_spec
 from envs.runner import run_episodes
 from envs.social import TurnMode
-from envs.types import Episode, EpisodeStatus, Turn
+from envs.types import Episode, EpisodeMetadata, EpisodeStatus, InteractivePlay, Turn
 from eval.judge import SotopiaJudge
 from eval.jury import ORDERS, JudgePanel, describe_costs, estimate_cost, family_warnings
 from eval.progress import progress_bar
@@ -503,15 +503,22 @@ def stamp(episode: Episode, item: PlannedEpisode) -> Episode:
     """Give a played episode its planned id, the specs as written, and the plan's details."""
     episode.id = item.episode_id
     episode.agent_models = dict(zip(episode.setup.agent_names, item.specs(), strict=True))
-    episode.metadata["interactive"] = {
-        "model": item.model,
-        "partner": item.partner,
-        "side": item.side,
-        "test_agent": item.test_agent,
-        "replica": item.replica,
-        "max_turns": item.max_turns,
-    }
+    episode.metadata.interactive = InteractivePlay(
+        model=item.model,
+        partner=item.partner,
+        side=item.side,
+        test_agent=item.test_agent,
+        replica=item.replica,
+        max_turns=item.max_turns,
+    )
     return episode
+
+
+def _batch_index(episode: Episode) -> int:
+    index = episode.metadata.batch_index
+    if index is None:  # run_episodes numbers every episode it plays
+        raise RuntimeError(f"episode {episode.id} has no batch_index: it was not played by run_episodes")
+    return index
 
 
 class _PlanSink:
@@ -526,11 +533,11 @@ class _PlanSink:
 
     def on_turn(self, episode: Episode, turn: Turn) -> None:
         """Remember episodes in flight, so an interruption can keep their turns."""
-        self.live[episode.metadata["batch_index"]] = episode
+        self.live[_batch_index(episode)] = episode
 
     async def write(self, episode: Episode) -> None:
         """Store one ended episode under its planned id."""
-        index = episode.metadata["batch_index"]
+        index = _batch_index(episode)
         self.sinking.add(index)
         self.live.pop(index, None)
         write = asyncio.ensure_future(self.store.write(stamp(episode, self.todo[index])))
@@ -833,7 +840,10 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
         done = store.finished_keys()
         todo = [item for item in plan if item.episode_id not in done]
         calls = (judge.repeats * len(judge.orders)) if isinstance(judge, JudgePanel) else 1
-        pending = [Episode(id=i.episode_id, setup=i.setup, metadata={"max_turns": i.max_turns}) for i in todo]
+        pending = [
+            Episode(id=i.episode_id, setup=i.setup, metadata=EpisodeMetadata(max_turns=i.max_turns))
+            for i in todo
+        ]
         costs = estimate_cost(judges_of(judge), pending, calls)
         priced = describe_costs(costs)
         if priced:

@@ -227,7 +227,7 @@ def estimate_cost(
             text = "\n".join(m["content"] for m in messages)
             tokens = litellm.token_counter(model=model or "gpt-3.5-turbo", text=text)
             prompt += tokens + ACT_TOKENS * int(
-                episode.metadata.get("max_turns") or episode.setup.scenario.max_turns
+                episode.metadata.max_turns or episode.setup.scenario.max_turns
             )
         calls = len(episodes) * calls_per_judge
         per_call = prompt // max(1, len(episodes))

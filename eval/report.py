@@ -385,7 +385,7 @@ def episode_view(run_label: str, episode: Episode, dimensions: Sequence[str]) ->
         "speaker": {name: index % 4 for index, name in enumerate(setup.agent_names)},
         "turns": episode.turns,
         "judgement": judgement,
-        "step": episode.metadata.get("training_step"),
+        "step": episode.metadata.training_step,
         "search": " ".join([episode.id, setup.scenario.id, setup.scenario.codename, *setup.agent_names,
                             *episode.agent_models.values()]).lower(),
     }  # fmt: skip

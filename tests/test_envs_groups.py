@@ -76,4 +76,4 @@ def test_builtin_group_scenario_with_scripted_agents(turn_mode: str) -> None:
     episode = asyncio.run(run_episode(setup, agents, env_kwargs={"turn_mode": turn_mode, "max_turns": 8}))
     assert episode.status is EpisodeStatus.finished and len(episode.turns) == 8
     assert {t.agent for t in episode.turns} == set(setup.agent_names)
-    assert episode.metadata["env"]["turn_mode"] == turn_mode
+    assert episode.metadata.env.turn_mode == turn_mode

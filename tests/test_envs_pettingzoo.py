@@ -117,7 +117,7 @@ def test_reset_with_setup_option_and_unknown_cast() -> None:
     env.reset(
         seed=4, options={"unrelated": 1}
     )  # other options are ignored (PettingZoo's API test passes some)
-    assert env.episode.metadata["seed"] == 4
+    assert env.episode.metadata.seed == 4
 
 
 def test_render_modes() -> None:

@@ -40,7 +40,7 @@ def test_env_max_turns_overrides_scenario() -> None:
     env = SocialEpisodeEnv(make_setup(max_turns=20), max_turns=1)
     env.reset()
     _, _, _, truncations, _ = env.step({A: speak("only one")})
-    assert all(truncations.values()) and env.episode.metadata["max_turns"] == 1
+    assert all(truncations.values()) and env.episode.metadata.max_turns == 1
 
 
 def test_leave_terminates_two_agent_episode() -> None:

@@ -182,7 +182,7 @@ def test_grpo_rollout_under_faults_fakes_and_loses_nothing() -> None:
             assert fields["rollout_error"][i].strip(), (i, table)  # a failed row says why
         else:  # finished but unjudged: the reason is on the stored episode of that task
             assert any(
-                ep.metadata["task"] == result.keys[i] and not ep.evaluation.ok and ep.evaluation.error
+                ep.metadata.task == result.keys[i] and not ep.evaluation.ok and ep.evaluation.error
                 for ep in result.episodes
             ), (i, table)
 
@@ -191,8 +191,8 @@ def test_grpo_rollout_under_faults_fakes_and_loses_nothing() -> None:
     dimensions = resolve_dimensions("goal")
     planted = copy.deepcopy(fields)
     episodes = [ep.model_copy(deep=True) for ep in result.episodes]
-    episode = next(ep for ep in episodes if any(t.agent != ep.metadata["policy"] and not t.error for t in ep.turns))
-    index = next(i for i, t in enumerate(episode.turns) if t.agent != episode.metadata["policy"] and not t.error)
+    episode = next(ep for ep in episodes if any(t.agent != ep.metadata.policy and not t.error for t in ep.turns))
+    index = next(i for i, t in enumerate(episode.turns) if t.agent != episode.metadata.policy and not t.error)
     turn = episode.turns[index]
     episode.turns[index] = turn.model_copy(
         update={"action": turn.action.model_copy(update={"argument": "I made this up."})}

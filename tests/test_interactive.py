@@ -300,9 +300,9 @@ def test_run_resume_and_summary_file(tmp_path: Path) -> None:
         assert runs[0].summary is not None and runs[0].summary["pairs"][0]["planned"] == 8
         assert runs[1].summary is not None and runs[1].summary["skipped"] == 8
         assert all(run.finished_at is not None for run in runs)
-        one = next(e for e in episodes if e.metadata["interactive"]["max_turns"] == 2)
+        one = next(e for e in episodes if e.metadata.interactive.max_turns == 2)
         assert len(one.turns) == 2
-        assert one.agent_models[one.metadata["interactive"]["test_agent"]] == MODEL
+        assert one.agent_models[one.metadata.interactive.test_agent] == MODEL
 
 
 def test_failed_judgements_are_counted_not_zero(tmp_path: Path) -> None:
@@ -335,7 +335,7 @@ def test_failed_judgements_are_counted_not_zero(tmp_path: Path) -> None:
         for episode in store.episodes():
             before = played[episode.id]
             assert episode.turns == before.turns and episode.started_at == before.started_at  # not replayed
-            test_agent = episode.metadata["interactive"]["test_agent"]
+            test_agent = episode.metadata.interactive.test_agent
             assert episode.scores[test_agent]["goal"] == 8.0 and episode.rewards[test_agent] == 8.0
         history = store.history()
         assert len(history) == 2 and all(not h.evaluation.ok for h in history)  # failed versions kept

@@ -46,8 +46,8 @@ def test_group_run_judges_every_agent_and_reports_them(tmp_path: Path) -> None:
         names = episode.setup.agent_names
         # one line each, then the scripts leave: the episode ends when fewer than two are left
         assert episode.status is EpisodeStatus.finished and 3 <= len(episode.turns) <= 6
-        assert episode.metadata["env"]["turn_mode"] == "random"
-        test_agent = episode.metadata["interactive"]["test_agent"]
+        assert episode.metadata.env.turn_mode == "random"
+        test_agent = episode.metadata.interactive.test_agent
         assert test_agent == names[1]
         assert episode.agent_models == {n: MODEL if n == test_agent else PARTNER for n in names}
         assert {n: s["goal"] for n, s in episode.scores.items()} == {

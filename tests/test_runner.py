@@ -65,10 +65,10 @@ async def test_failing_agent_fails_only_its_episode() -> None:
     failed = episodes[2]
     assert "Alice Tester failed on turn 2" in failed.error and "scripted failure" in failed.error
     assert len(failed.turns) == 2, "turns played before the failure are kept"
-    assert failed.metadata["failed_agent"] == A and failed.metadata["failed_turn"] == 2
-    assert failed.metadata["failed_turn_record"]["raw_text"] == "UNPARSABLE"
+    assert failed.metadata.failed_agent == A and failed.metadata.failed_turn == 2
+    assert failed.metadata.failed_turn_record.raw_text == "UNPARSABLE"
     assert failed.finished_at is not None
-    assert sorted(e.metadata["batch_index"] for e in sink.episodes) == [0, 1, 2, 3, 4]
+    assert sorted(e.metadata.batch_index for e in sink.episodes) == [0, 1, 2, 3, 4]
     assert all(e.turns for e in episodes)
 
 

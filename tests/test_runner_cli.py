@@ -99,7 +99,7 @@ def test_cli_reports_failures_with_exit_status(tmp_path: Path) -> None:
     assert "FAILED" in result.stdout
     episodes = read_episodes(tmp_path / "o")
     assert len(episodes) == 2 and all(e.status is EpisodeStatus.failed for e in episodes)
-    assert all(e.metadata["failed_agent"] == e.setup.agent_names[0] for e in episodes)
+    assert all(e.metadata.failed_agent == e.setup.agent_names[0] for e in episodes)
 
 
 def test_cli_rejects_bad_input(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 from test_store import make_episode, make_setup
 
 from envs.evaluator import TranscriptStatsEvaluator
-from envs.types import EpisodeEvaluation, EpisodeStatus, Judgement
+from envs.types import EpisodeEvaluation, EpisodeMetadata, EpisodeStatus, Judgement
 from eval.serve.__main__ import main as serve_main
 from eval.serve.app import create_app
 from eval.store import DB_NAME, EpisodeStore
@@ -97,7 +97,9 @@ def _training_run(run_dir: Path) -> None:
         for index, (step, goals) in enumerate([(0, (2, 5)), (0, (4, 5)), (1, (6, 5)), (2, (7, 4))]):
             episode = make_episode(f"t{index}", models=("learner", "local"), goals=goals)
             store.put(
-                episode.model_copy(update={"metadata": {"training_step": step, "policy": "Alice Example"}})
+                episode.model_copy(
+                    update={"metadata": EpisodeMetadata(training_step=step, policy="Alice Example")}
+                )
             )
 
 
@@ -274,7 +276,7 @@ def test_play_in_process_saves_the_episode(client: TestClient, folders: dict[str
         "Good evening! What can I do for you?", "A lift on Saturday?", "I could drive you on Friday evening instead."
     ]  # fmt: skip
     human = episode.setup.agent_names[1]
-    assert episode.agent_models[human] == "human" and episode.metadata["human"] == human
+    assert episode.agent_models[human] == "human" and episode.metadata.human == human
     listing = client.get("/episodes", params={"run": "play-inprocess"})
     assert _ids(listing.text) == [episode.id]
 
@@ -320,9 +322,9 @@ def test_play_a_group_episode_in_one_seat_of_three(folders: dict[str, Path], tmp
     with EpisodeStore(tmp_path / "play", read_only=True) as store:
         (episode,) = store.episodes()
     names = episode.setup.agent_names
-    assert len(names) == 3 and episode.metadata["human"] == names[1]
+    assert len(names) == 3 and episode.metadata.human == names[1]
     assert episode.agent_models[names[1]] == "human"
-    assert episode.metadata["env"]["turn_mode"] == "random"
+    assert episode.metadata.env.turn_mode == "random"
     # after the person left, the other two went on until their scripts ended
     human_left = next(t.index for t in episode.turns if t.agent == names[1])
     assert {t.agent for t in episode.turns[human_left + 1 :]} == {names[0], names[2]}

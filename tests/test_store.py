@@ -19,6 +19,7 @@ from envs.types import (
     DimensionScore,
     Episode,
     EpisodeEvaluation,
+    EpisodeMetadata,
     EpisodeStatus,
     Turn,
 )
@@ -419,7 +420,7 @@ def test_rows_list_episodes_without_their_transcripts(tmp_path: Path) -> None:
         store.start_run(run_id="r1")
         store.put(make_episode("a", goals=(8, 3)))
         trained = make_episode("b", scenario_id="share_flat", judged=False)
-        store.put(trained.model_copy(update={"metadata": {"training_step": 4}}))
+        store.put(trained.model_copy(update={"metadata": EpisodeMetadata(training_step=4)}))
         store.put(make_episode("c", status=EpisodeStatus.failed, judged=None, models=("m1", "m2")))
         rows = {row.episode_id: row for row in store.rows()}
     assert set(rows) == {"a", "b", "c"}

@@ -172,8 +172,8 @@ def test_rollout_masks_partner_tokens_and_batches_policy_turns(tokenizer: Any) -
     assert 0 in social_mask and set(out["env_mask"][2]) == {1}  # the MCQ row is all policy tokens
     assert out["goal_score"][:2] == [7.0, 7.0] and out["goal_score"][2] is None
     assert [len(t) for t in out["policy_texts"]] == [2, 2, 1]
-    assert len(stored) == 2 and all(ep.metadata["task"] == keys[0] for ep in stored)
-    assert all(t.raw_text and "<think>" in t.raw_text for t in stored[0].turns if t.agent == stored[0].metadata["policy"])
+    assert len(stored) == 2 and all(ep.metadata.task == keys[0] for ep in stored)
+    assert all(t.raw_text and "<think>" in t.raw_text for t in stored[0].turns if t.agent == stored[0].metadata.policy)
 
 
 def _train_args(out: Path, api_base: str, steps: int) -> list[str]:
@@ -205,7 +205,7 @@ def test_two_grpo_steps_then_resume(tmp_path: Path) -> None:
         from eval.store import EpisodeStore
 
         episodes = EpisodeStore(out).episodes()
-        assert episodes and all("training_step" in ep.metadata for ep in episodes)
+        assert episodes and all(ep.metadata.training_step is not None for ep in episodes)
 
         resume = ["--resume", str(out), "--max-steps", "3", "--judge-api-base", judge_server.api_base]
         assert main(resume) == 0

@@ -51,7 +51,7 @@ def test_policy_in_one_seat_of_four() -> None:
     assert len(made) == 3 and len(rows["completion_ids"]) == 1 and rows["rollout_error"] == [""]
     (episode,) = episodes
     names = setup.agent_names
-    assert episode.metadata["policy"] == names[2]
+    assert episode.metadata.policy == names[2]
     assert [t.agent for t in episode.turns] == [names[i % 4] for i in range(8)]
     assert episode.agent_models[names[2]] == "learner"
     # partners' acts between two policy turns are in the stream, masked out of the loss

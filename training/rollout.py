@@ -39,7 +39,16 @@ from agents.llm import UnusableOutputError
 from agents.socialr1 import SocialR1Agent
 from envs.evaluator import Evaluator
 from envs.social import SocialEpisodeEnv
-from envs.types import RULES_DIMENSION, ActionType, AgentAction, Episode, EpisodeStatus, Observation, Turn
+from envs.types import (
+    RULES_DIMENSION,
+    ActionType,
+    AgentAction,
+    Episode,
+    EpisodeMetadata,
+    EpisodeStatus,
+    Observation,
+    Turn,
+)
 from envs.wrappers import SingleAgentEnv
 from training.tasks import MCQTask, SocialTask, TaskRegistry
 
@@ -376,8 +385,8 @@ class TrajectoryRollout:
         if cut is not None and episode.status is EpisodeStatus.running:
             await entry.view.truncate(cut)
         t.episode = episode
-        episode.metadata.update(
-            {"training_step": self.step, "task": t.task.key, "policy": entry.view.learner}
+        episode.metadata.merge(
+            EpisodeMetadata(training_step=self.step, task=t.task.key, policy=entry.view.learner)
         )
         if episode.status is EpisodeStatus.failed:
             t.error = episode.error

@@ -181,7 +181,9 @@ class Pages:
         if found is None:
             return self.error(request, 404, f"id: run {run!r} has no episode {episode_id!r}")
         view = episode_view(run, found, list(DIMENSION_RANGES))
-        return self.render(request, "transcript.html.j2", run=run, ep=view, metadata=found.metadata)
+        return self.render(
+            request, "transcript.html.j2", run=run, ep=view, metadata=found.metadata.model_dump(mode="json")
+        )
 
     # -- play --------------------------------------------------------------------------------
 

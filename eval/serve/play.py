@@ -29,7 +29,7 @@ from envs.registry import resolve_scenario_spec
 from envs.render import briefing
 from envs.runner import run_episode
 from envs.social import TurnMode
-from envs.types import Episode, EpisodeStatus, Turn
+from envs.types import Episode, EpisodeMetadata, EpisodeStatus, Turn
 from eval.judge import SotopiaJudge
 from eval.serve.forms import FormModel
 from eval.store import EpisodeStore
@@ -230,7 +230,7 @@ class PlayManager:
         if isinstance(judge, SotopiaJudge):
             # The embedded judge's server starts on first use: start it off the event loop.
             await asyncio.to_thread(lambda: judge.endpoint)
-        metadata = {"played_in": "eval.serve", "human": session.human, "play_session": session.id}
+        metadata = EpisodeMetadata(played_in="eval.serve", human=session.human, play_session=session.id)
         episode = await run_episode(
             session.setup, agents, env_kwargs, on_turn=session.on_turn, metadata=metadata
         )
