@@ -4,19 +4,23 @@ The worst bug so far was a row column (``options_json``) that no reward term rea
 letter scored -1 on every real MCQ row while the unit tests, which passed ``options=`` by hand,
 stayed green. These tests build rows with ``TaskRegistry.dataset`` and the real rollout, merge
 them the way TRL 1.16's ``_generate_and_score_completions`` / ``_calculate_rewards`` do, and
-call every term.
+call every term. The fields themselves are declared once (``training.tasks``: ``TrainingRow``,
+``RolloutRow``, ``RewardRow``) and every field a term reads is checked against them, so a renamed
+field fails here, not in a training run.
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
+from pydantic import BaseModel, ConfigDict, create_model
 
 from agents.sip import SIP, THINK_PREFILL
-from training.rewards import TERM_NAMES, trl_reward_funcs
-from training.tasks import TaskRegistry
+from training.rewards import TERM_FIELDS, TERM_NAMES, TERMS, trl_reward_funcs
+from training.tasks import RewardRow, RolloutRow, TaskRegistry, TrainingRow, row_features
 
 STAGES = {
     "Cue Encoding": "the story says where the object went and who saw it",
@@ -56,7 +60,9 @@ def _mcq_sources(shared_data: Path) -> dict[str, list[Any]]:
     }
 
 
-def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
+def _tasks_of_every_kind(shared_data: Path) -> tuple[TaskRegistry, list[Any], list[str]]:
+    """MCQ items of every source (generated, shipped benchmarks, ToM-RL free text), then a social and
+    a rule-checked (verifiable) episode: the tasks, the items and the keys, in that order."""
     from scenarios import load_library
     from scenarios.graph import sample_setups
 
@@ -68,6 +74,90 @@ def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
     keys += tasks.add_social(
         sample_setups(library, scenario_id=library.by_tag("verifiable")[:1], n=1, seed=0)
     )
+    return tasks, items, keys
+
+
+def strict_model(typed: type) -> type[BaseModel]:
+    """A strict pydantic model of a TypedDict's fields, no others (pydantic takes ``typing.TypedDict``
+    itself only from Python 3.12)."""
+    fields: dict[str, Any] = {name: (hint, ...) for name, hint in get_type_hints(typed).items()}
+    return create_model(typed.__name__, __config__=ConfigDict(strict=True, extra="forbid"), **fields)
+
+
+def test_every_field_a_term_reads_is_declared_and_a_named_parameter_of_the_term() -> None:
+    declared = get_type_hints(RewardRow)
+    assert set(declared) == set(get_type_hints(TrainingRow)) | set(get_type_hints(RolloutRow))
+    assert set(TERM_FIELDS) == set(TERMS)
+    for name, fields in TERM_FIELDS.items():
+        parameters = inspect.signature(TERMS[name]).parameters
+        for field in fields:
+            assert field in declared, f"term {name!r} reads {field!r}, which no row or rollout field declares"
+            # the terms swallow unknown keywords (**_): a renamed parameter would silently get nothing
+            assert field in parameters, (
+                f"term {name!r} reads {field!r}, but its function has no such parameter"
+            )
+
+
+def test_the_rollouts_columns_are_its_row_fields_and_the_datasets_are_the_training_row() -> None:
+    from training.rollout import RolloutFields
+
+    columns = get_type_hints(RolloutFields)
+    tokens = {"prompt_ids", "completion_ids", "logprobs", "env_mask"}
+    assert set(columns) >= tokens
+    assert {k: v for k, v in columns.items() if k not in tokens} == {
+        k: list[v] for k, v in get_type_hints(RolloutRow).items()
+    }
+    assert set(row_features()) == set(get_type_hints(TrainingRow))
+
+
+def test_real_rows_of_every_kind_are_training_rows(shared_data: Path) -> None:
+    tasks, items, keys = _tasks_of_every_kind(shared_data)
+    assert any(not it.options for it in items) and any(it.options for it in items)  # free text and lettered
+    check = strict_model(TrainingRow)
+    for key in keys:
+        row = tasks.row(key)
+        assert check.model_validate(row).model_dump() == row, key
+    assert [dict(r) for r in tasks.dataset(keys)] == [dict(tasks.row(k)) for k in keys]
+
+
+def test_a_real_rollouts_fields_and_real_rows_reach_every_term(shared_data: Path) -> None:
+    """The rollout's own output (not hand-made extras), merged with the dataset as TRL merges it."""
+    from test_sft_data import _tokenizer
+
+    from agents.scripted import ScriptedAgent
+    from training.rollout import RolloutFields, TrajectoryRollout
+
+    tokenizer = _tokenizer()
+    tasks, items, keys = _tasks_of_every_kind(shared_data)
+    text = SIP.render(STAGES, "A")
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+    class Canned:
+        def generate(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], None]:
+            return [list(ids) for _ in prompt_ids], None
+
+    partner = ScriptedAgent(["I could take the deal.", "DEAL: $100"])
+    rollout = TrajectoryRollout(tasks, tokenizer, lambda task: partner, max_turns=4)
+    out = rollout.run(keys, Canned())
+    strict_model(RolloutFields).model_validate(out)  # exactly the declared keys, of the declared types
+    tokens = {"prompt_ids", "completion_ids", "logprobs", "env_mask"}
+    extras = {k: v for k, v in out.items() if k not in tokens}
+    texts = [turns[-1] for turns in out["policy_texts"]]
+    table = trl_reward_table(tasks.dataset(keys), extras, texts)
+
+    assert set(table) == set(TERM_NAMES)
+    mcq = len(items)
+    assert out["scorable"][:mcq] == [True] * mcq and out["rollout_error"] == [""] * len(keys)
+    assert table["accuracy"][:mcq] == [1.0 if it.options and it.answer == 0 else -1.0 for it in items]
+    assert table["format"][:mcq] == [1.0] * mcq and all(v is None for v in table["goal"])
+    for i in range(mcq, len(keys)):
+        assert table["accuracy"][i] is None and out["episode_status"][i] == "finished"
+        assert table["rules"][i] == (out["rule_score"][i] if out["scorable"][i] else None)
+    assert out["rule_score"][mcq] is None and out["scorable"][mcq] is True  # no checks, no judge
+
+
+def test_every_term_scores_real_rows_of_every_kind(shared_data: Path) -> None:
+    tasks, items, keys = _tasks_of_every_kind(shared_data)
     dataset = tasks.dataset(keys)
     # per MCQ item: the bare gold letter (what the prompt asks for), and a wrong letter
     right, wrong = [], []

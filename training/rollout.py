@@ -98,19 +98,16 @@ class Trajectory:
 
 
 class RolloutFields(TypedDict):
-    """What the rollout returns to TRL: its token fields, then per-row fields for the reward terms."""
+    """What the rollout returns to TRL: its token fields, then one column per field of
+    :class:`training.tasks.RolloutRow` (what each sample adds to its row for the reward terms)."""
 
     prompt_ids: list[list[int]]
     completion_ids: list[list[int]]
     logprobs: list[list[float]]
     env_mask: list[list[int]]
     policy_texts: list[list[str]]
-    """Each policy turn's text as the env and the rewards read it (think prefill included)."""
     goal_score: list[float | None]
-    """The judge's goal score (0..10) of the policy's side; None for MCQ rows or without a judge."""
     rule_score: list[float | None]
-    """Share of the policy role's rule checks passed (0..1, scenarios.checks); None for MCQ rows,
-    scenarios without checks, or when a check is undecidable."""
     scorable: list[bool]
     episode_status: list[str]
     rollout_error: list[str]

@@ -3,7 +3,10 @@
 TRL hands ``rollout_func`` only the ``prompt`` column, so each row's prompt is a stable task key
 (``social:<n>`` / ``mcq:<item id>``) and the rollout looks the task up here. The other columns
 reach the reward functions under exactly the names the terms take (:class:`TrainingRow`), and
-the rollout adds its own per-sample fields (:class:`training.rollout.RolloutFields`).
+the rollout adds its own per-sample fields (:class:`RolloutRow`, returned to TRL as the columns of
+:class:`training.rollout.RolloutFields`). What a reward term sees for one sample is the two
+together, :class:`RewardRow`; every field a term reads (``training.rewards.terms.TERM_FIELDS``) is
+one of its keys.
 """
 
 from __future__ import annotations
@@ -55,6 +58,29 @@ class TrainingRow(TypedDict):
     """Index of the gold option; -1 when there is none (free text, episodes)."""
     answer_text: str
     """Gold answer as text (free-text items; the gold option's text for lettered items)."""
+
+
+class RolloutRow(TypedDict):
+    """What the rollout adds to one sample's dataset row (one entry of each per-row column of
+    :class:`training.rollout.RolloutFields`)."""
+
+    policy_texts: list[str]
+    """Each policy turn's text as the env and the rewards read it (think prefill included)."""
+    goal_score: float | None
+    """The judge's goal score (0..10) of the policy's side; None for MCQ rows or without a judge."""
+    rule_score: float | None
+    """Share of the policy role's rule checks passed (0..1, scenarios.checks); None for MCQ rows,
+    scenarios without checks, or when a check is undecidable."""
+    scorable: bool
+    """False when the episode failed or the policy never spoke: every reward term gives None."""
+    episode_status: str
+    """The episode's :class:`envs.types.EpisodeStatus` value (MCQ rows: finished, or failed on error)."""
+    rollout_error: str
+    """Why the sample failed; empty when it did not."""
+
+
+class RewardRow(TrainingRow, RolloutRow):
+    """What the reward terms see for one sample: its dataset row and what the rollout added."""
 
 
 def row_features() -> Any:

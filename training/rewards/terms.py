@@ -37,9 +37,11 @@ TERM_FIELDS: dict[str, tuple[str, ...]] = {
     "goal": ("goal_score",),
     "rules": ("rule_score",),
 }
-"""The row fields (dataset columns of :class:`training.tasks.TrainingRow` or rollout fields) each
-term reads. The TRL adapter refuses a batch that lacks one, so a renamed column fails loudly
-instead of silently changing what a term scores."""
+"""The row fields each term reads: keys of :class:`training.tasks.RewardRow` (a dataset column of
+:class:`~training.tasks.TrainingRow` or a field the rollout adds, :class:`~training.tasks.RolloutRow`),
+each a named parameter of the term's function (tests/test_training_rows.py checks both). The TRL
+adapter refuses a batch that lacks one, so a renamed column fails loudly instead of silently
+changing what a term scores."""
 
 PER_TURN: frozenset[str] = frozenset({"format", "structure", "content", "length"})
 """Terms that judge each policy turn of an episode (averaged over its turns); the others judge its end."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from envs.evaluator import run_sync
 from training.rewards.content import grounding_sources
 from training.rewards.content_judge import judge_content
 from training.rewards.terms import PER_TURN, TERM_FIELDS, TERM_NAMES, TermFn, term
+from training.tasks import RewardRow
 
 _NOT_ROW_FIELDS = frozenset({"trainer_state", "log_extra", "log_metric", "prompts", "completions"})
 
@@ -39,7 +40,8 @@ def trl_reward_funcs(
     """Reward functions for TRL's ``GRPOTrainer(reward_funcs=...)``, one per term, named after it.
 
     Each has the signature ``f(prompts, completions, **kwargs) -> list[float | None]``; per-row
-    dataset columns arrive as lists in ``kwargs`` and are passed to the term as item fields.
+    dataset columns arrive as lists in ``kwargs``; each row's (a :class:`training.tasks.RewardRow`:
+    the dataset row and the rollout's fields) are passed to the term as item fields.
     Completions may be strings or message lists. For multi-turn rows a ``policy_texts`` column
     (the raw text of each policy turn) is preferred; per-turn terms (format, structure, content,
     length) average over the turns, the others read the last one. Rows the term cannot score give
@@ -76,11 +78,14 @@ def _make_trl_func(
                 f"{sorted(k for k in kwargs if k not in _NOT_ROW_FIELDS)}: the dataset row and the term disagree"
             )
         rows = [
-            {
-                k: v[i]
-                for k, v in kwargs.items()
-                if k not in _NOT_ROW_FIELDS and isinstance(v, list) and len(v) == n
-            }
+            cast(
+                RewardRow,
+                {
+                    k: v[i]
+                    for k, v in kwargs.items()
+                    if k not in _NOT_ROW_FIELDS and isinstance(v, list) and len(v) == n
+                },
+            )
             for i in range(n)
         ]
         turns = [
@@ -103,7 +108,7 @@ def _make_trl_func(
     return reward
 
 
-def _score_row(name: str, fn: TermFn, turns: list[str], fields: dict[str, Any]) -> float | None:
+def _score_row(name: str, fn: TermFn, turns: list[str], fields: Mapping[str, Any]) -> float | None:
     if name not in PER_TURN:
         return fn(turns[-1], **fields)
     values = [fn(t, **fields) for t in turns]
@@ -112,9 +117,9 @@ def _score_row(name: str, fn: TermFn, turns: list[str], fields: dict[str, Any]) 
 
 
 def _judged_content(
-    turns: list[list[str]], rows: list[dict[str, Any]], fixed: dict[str, Any], scorable: list[bool]
+    turns: list[list[str]], rows: list[RewardRow], fixed: dict[str, Any], scorable: list[bool]
 ) -> list[float | None]:
-    async def one(texts: list[str], row: dict[str, Any], ok: bool) -> float | None:
+    async def one(texts: list[str], row: RewardRow, ok: bool) -> float | None:
         ctx, q, opts = grounding_sources(row)
         if not ok or not ctx.strip():
             return None
