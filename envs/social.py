@@ -41,7 +41,7 @@ from gymnasium.spaces import Dict, Discrete, Text
 from pettingzoo import ParallelEnv
 
 from envs.evaluator import Evaluator, evaluate_safely
-from envs.outcome import apply_evaluation, outcome_info
+from envs.outcome import ActionMask, AgentInfo, apply_evaluation, outcome_info
 from envs.render import render_observation, render_transcript
 from envs.rules import RuleChecker
 from envs.types import (
@@ -329,7 +329,7 @@ class SocialEpisodeEnv(ParallelEnv):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, TextObservation], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, TextObservation], dict[str, AgentInfo]]:
         """Start an episode: ``options={"setup": EpisodeSetup}`` plays that setup, else one is drawn.
 
         ``seed`` reseeds the draws and the action/observation spaces' samplers.
@@ -372,7 +372,7 @@ class SocialEpisodeEnv(ParallelEnv):
         dict[str, float],
         dict[str, bool],
         dict[str, bool],
-        dict[str, dict[str, Any]],
+        dict[str, AgentInfo],
     ]:
         """Apply one step. Values may be space dicts, :class:`AgentAction` or :class:`Turn` (its details are kept)."""
         episode = self.episode
@@ -522,11 +522,11 @@ class SocialEpisodeEnv(ParallelEnv):
             return "you left"
         return None
 
-    def _outputs(self, names: Sequence[str]) -> tuple[dict[str, TextObservation], dict[str, dict[str, Any]]]:
+    def _outputs(self, names: Sequence[str]) -> tuple[dict[str, TextObservation], dict[str, AgentInfo]]:
         episode = self.episode
         actors = self.acting_agents
         observations: dict[str, TextObservation] = {}
-        infos: dict[str, dict[str, Any]] = {}
+        infos: dict[str, AgentInfo] = {}
         for name in names:
             mine = name in actors
             available = list(ActionType) if mine else [ActionType.none]
@@ -547,8 +547,8 @@ class SocialEpisodeEnv(ParallelEnv):
                 )
             observations[name] = TextObservation(text)
             mask = np.array([1 if a in available else 0 for a in ActionType], dtype=np.int8)
-            info: dict[str, Any] = {
-                "observation": Observation(
+            info = AgentInfo(
+                observation=Observation(
                     agent=name,
                     text=text,
                     turn=self._turn,
@@ -559,9 +559,9 @@ class SocialEpisodeEnv(ParallelEnv):
                         for t in episode.turns
                     ],
                 ),
-                "turn": self._turn,
-                "action_mask": {"action_type": mask, "argument": None},
-            }
+                turn=self._turn,
+                action_mask=ActionMask(action_type=mask, argument=None),
+            )
             if episode.status is not EpisodeStatus.running:
                 info.update(outcome_info(episode, name))
             infos[name] = info

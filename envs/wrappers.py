@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from envs.evaluator import Evaluator, aevaluate_safely
-from envs.outcome import outcome_info
+from envs.outcome import AgentInfo, LearnerInfo, outcome_info
 from envs.runner import TurnError, describe_agent, play_step
 from envs.social import SocialEpisodeEnv, TerminationReason
 from envs.types import AgentAction, Episode, EpisodeStatus, Observation, Turn
@@ -30,7 +30,7 @@ from envs.types import AgentAction, Episode, EpisodeStatus, Observation, Turn
 if TYPE_CHECKING:
     from agents.base import Agent
 
-StepResult = tuple[Observation, float, bool, bool, dict[str, Any]]
+StepResult = tuple[Observation, float, bool, bool, LearnerInfo]
 
 
 class SingleAgentEnv:
@@ -57,7 +57,7 @@ class SingleAgentEnv:
         self.act_timeout_s = act_timeout_s
         self.learner = ""
         self._bound: dict[str, Agent] = {}
-        self._infos: dict[str, dict[str, Any]] = {}
+        self._infos: dict[str, AgentInfo] = {}
         self._last: Observation | None = None
         self._judged = False
 
@@ -68,7 +68,7 @@ class SingleAgentEnv:
 
     async def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Observation, dict[str, Any]]:
+    ) -> tuple[Observation, LearnerInfo]:
         """Start an episode and play partner turns until the learner must act."""
         _, self._infos = self.env.reset(seed=seed, options=options)
         self._judged = False
@@ -126,7 +126,7 @@ class SingleAgentEnv:
             _, _, _, _, self._infos = self.env.step(actions)
         if self.learner in self._infos:
             self._last = self._infos[self.learner]["observation"]
-        info = dict(self._infos.get(self.learner, {}))
+        info = LearnerInfo(**self._infos.get(self.learner, {}))
         episode = self.env.episode
         if self.env.agents:
             return self._require_last(), 0.0, False, False, info
@@ -152,7 +152,7 @@ class SingleAgentEnv:
         episode = self.env.episode
         episode.metadata.failed_agent = exc.agent
         episode.metadata.failed_turn = exc.turn
-        info = {"failed": True, "error": episode.error, "status": EpisodeStatus.failed.value}
+        info = LearnerInfo(failed=True, error=episode.error, status=EpisodeStatus.failed.value)
         return self._require_last(), 0.0, True, False, info
 
     def _require_last(self) -> Observation:

@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_envs_support import LEAVE, make_setup, speak
+import numpy as np
+from test_envs_support import LEAVE, ScriptAgent, make_setup, speak
 
 from envs.evaluator import TranscriptStatsEvaluator
-from envs.outcome import apply_evaluation, outcome_info
+from envs.outcome import AgentInfo, LearnerInfo, OutcomeInfo, apply_evaluation, outcome_info
 from envs.sinks import read_episodes
 from envs.social import SocialEpisodeEnv
-from envs.types import EpisodeEvaluation
+from envs.types import EpisodeEvaluation, Observation
+from envs.wrappers import SingleAgentEnv
 from eval.stats import episode_judgement
 from eval.store import EpisodeStore
 
@@ -85,3 +87,40 @@ def test_stored_evaluations_of_any_shape_load_as_episode_evaluations(tmp_path: P
         store.start_run(config={}, models=["scripted"])
         store.put(loaded[1])
         assert store.get(episode.id).evaluation == loaded[1].evaluation
+
+
+def _is_agent_info(info: dict[str, Any]) -> bool:
+    """Exactly the keys AgentInfo declares (required ones present), with the declared kinds of value."""
+    keys = set(info)
+    return (
+        AgentInfo.__required_keys__ <= keys <= AgentInfo.__required_keys__ | AgentInfo.__optional_keys__
+        and isinstance(info["observation"], Observation)
+        and isinstance(info["action_mask"]["action_type"], np.ndarray)
+        and info["turn"] == info["observation"].turn
+    )
+
+
+async def test_the_envs_infos_and_the_learners_info_carry_only_declared_keys() -> None:
+    env = SocialEpisodeEnv(make_setup(), evaluator=TranscriptStatsEvaluator())
+    _, infos = env.reset()
+    assert all(_is_agent_info(info) for info in infos.values())
+    *_, infos = env.step({A: speak("one"), B: speak("not my turn")})
+    assert all(_is_agent_info(info) for info in infos.values()) and infos[B]["ignored_action"]
+    *_, infos = env.step({B: LEAVE})
+    assert all(
+        _is_agent_info(info) and set(OutcomeInfo.__required_keys__) <= set(info) for info in infos.values()
+    )
+    assert set(AgentInfo.__optional_keys__) >= set(OutcomeInfo.__annotations__)
+    assert set(LearnerInfo.__annotations__) >= set(AgentInfo.__annotations__)
+
+    learner_keys = set(LearnerInfo.__annotations__)
+    view = SingleAgentEnv(SocialEpisodeEnv(make_setup()), ScriptAgent([LEAVE]))
+    _, info = await view.reset()
+    assert _is_agent_info(info) and set(info) <= learner_keys
+    *_, info = await view.step(speak("hi"))
+    assert set(info) <= learner_keys and info["termination_reason"] == "leave"
+    failing = SingleAgentEnv(SocialEpisodeEnv(make_setup()), ScriptAgent(["ok"], fail_on_call=1))
+    await failing.reset()
+    await failing.step(speak("hi"))
+    *_, info = await failing.step(speak("still there?"))
+    assert set(info) == {"failed", "error", "status"} <= learner_keys and info["status"] == "failed"
