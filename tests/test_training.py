@@ -530,8 +530,12 @@ def test_every_rank_sends_equal_width_rounds_until_all_are_done(tokenizer: Any) 
 def test_resume_skips_cut_short_checkpoints_and_rewinds_metrics(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from training.callbacks import COMPLETE_MARKER, MarkCompleteCheckpoints, MetricsJSONL
-    from training.grpo import _latest_checkpoint
+    from training.callbacks import (
+        COMPLETE_MARKER,
+        MarkCompleteCheckpoints,
+        MetricsJSONL,
+        latest_complete_checkpoint,
+    )
 
     for step in (2, 4):
         folder = tmp_path / f"checkpoint-{step}"
@@ -542,7 +546,7 @@ def test_resume_skips_cut_short_checkpoints_and_rewinds_metrics(tmp_path: Path) 
     )
     assert (tmp_path / "checkpoint-2" / COMPLETE_MARKER).exists()
     (tmp_path / "checkpoint-6").mkdir()  # killed while writing: no state, no marker
-    assert _latest_checkpoint(tmp_path) == tmp_path / "checkpoint-2"  # 4 has state but was never marked
+    assert latest_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-2"  # 4 has state but was never marked
 
     metrics = tmp_path / "metrics.jsonl"
     metrics.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in (1, 2, 3)) + '{"step": 4, "lo')

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,29 @@ class MarkCompleteCheckpoints(TrainerCallback):
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
                 (folder / COMPLETE_MARKER).write_text(json.dumps({"step": state.global_step}))
+
+
+def latest_complete_checkpoint(output_dir: Path) -> Path | None:
+    """The newest ``checkpoint-STEP`` that :class:`MarkCompleteCheckpoints` marked and that holds its trainer state.
+
+    transformers orders the checkpoints (``sort_checkpoints``, as its own rotation does); a folder cut
+    short while saving is skipped with a warning and left where it is.
+    """
+    from transformers.trainer import TRAINER_STATE_NAME
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
+
+    if not Path(output_dir).is_dir():
+        return None
+    named = [
+        Path(p)
+        for p in sort_checkpoints(str(output_dir))
+        if re.fullmatch(rf"{PREFIX_CHECKPOINT_DIR}-\d+", Path(p).name)
+    ]
+    complete = [p for p in named if (p / COMPLETE_MARKER).is_file() and (p / TRAINER_STATE_NAME).is_file()]
+    skipped = [p.name for p in named if p not in complete]
+    if skipped:
+        print(f"warning: skipping incomplete checkpoints {skipped} in {output_dir}", file=sys.stderr)
+    return complete[-1] if complete else None
 
 
 class SaveAtEnd(TrainerCallback):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
@@ -9,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.sip import THINK_PREFILL
 from scenarios.datafiles import MiB, read_yaml_file
+from training.flags import flag_of
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("cpu", "a100x8")
@@ -21,11 +24,12 @@ class TrainConfig(BaseModel):
 
     env: str | None = Field(
         "sotopia",
-        description="Env id for social episodes (sotopia, sotopia-hard, sotopia-verifiable, sotopia-group, sotopia:PATH), or None.",
+        description="Env id for social episodes: sotopia, sotopia-hard, sotopia-verifiable (rule-checked goals: no "
+        "judge unless one is set), sotopia-group, sotopia:PATH; none for MCQ rows only.",
     )
     mcq: list[str] = Field(
         default_factory=list,
-        description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom).",
+        description="MCQ sources: generated, NAME:PATH (e.g. hi-tom:../shared/data/hi-tom); one or more.",
     )
     model: str = Field(
         "local", description="Policy: 'local' (embedded SmolLM2), a HF id or a local checkpoint path."
@@ -35,15 +39,17 @@ class TrainConfig(BaseModel):
     )
     partner_api_base: str | None = None
     judge: str | None = Field(
-        "local", description="Judge model for the goal score; None disables social rewards' goal term."
+        "local",
+        description="Judge model for the goal score (litellm string or local); none disables the goal term.",
     )
     judge_api_base: str | None = None
-    output_dir: str | None = None
+    output_dir: str | None = Field(None, description="Run folder (default runs/grpo-<time>).")
     seed: int = 0
 
     # data
     scenarios_limit: int | None = Field(
-        None, description="Use only N of the env's scenarios, evenly spaced in id order (every kind keeps some)."
+        None,
+        description="Use only N of the env's scenarios, evenly spaced in id order (every kind keeps some).",
     )
     casts_per_scenario: int = 1
     policy_roles: list[int] = Field(default_factory=lambda: [0])
@@ -56,7 +62,8 @@ class TrainConfig(BaseModel):
     partner_max_tokens: int = 64
     think_prefill: str = Field(
         THINK_PREFILL,
-        description="Text every policy turn starts with, written into the prompt (mask 0); '' for none.",
+        description="Text every policy turn starts with, written into the prompt (mask 0); '' (on the command "
+        "line: none) for no prefill; \\n on the command line is a newline.",
     )
 
     # GRPO
@@ -74,7 +81,8 @@ class TrainConfig(BaseModel):
         None,
         ge=1,
         description="Most rows per forward/backward pass on each process (None: all of the step's rows at once). "
-        "Smaller bounds activation memory; the optimizer still steps once per generation batch.",
+        "Smaller bounds activation memory; the optimizer still steps once per generation batch. "
+        "On the command line 0 means None.",
     )
     learning_rate: float = Field(
         1e-5, gt=0, description="GRPO's learning rate when every weight is trained (lora: false)."
@@ -123,7 +131,9 @@ class TrainConfig(BaseModel):
 
     # SFT warm-up (training.sft) before GRPO
     warmup: bool = Field(
-        False, description="Run the SIP SFT warm-up first (cached by its inputs) and train GRPO from it."
+        False,
+        description="Run the SIP SFT warm-up first (cached by its inputs) and train GRPO from it; on the command "
+        "line, a --model given without --warmup trains that model as it is.",
     )
     sft_mcq_examples: int = Field(256, ge=0, description="Generated ToM items with written SIP traces.")
     sft_social_examples: int = Field(
@@ -228,19 +238,48 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def build_config(preset: str, config_file: str | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Preset, then the YAML file, then flags (later wins); validation errors name the source and field."""
-    values: dict[str, Any] = dict(load_preset(preset))
-    source = f"preset {preset!r}"
+def build_config(
+    preset: str, config_file: str | None, overrides: dict[str, Any], *, cleared: Collection[str] = ()
+) -> TrainConfig:
+    """Preset, then the YAML file, then flags (later wins); errors name where each bad value came from.
+
+    ``overrides`` that are None are not given (the layers below keep their value); ``cleared`` fields
+    are set to None (``--judge none``).
+    """
+    layers: list[tuple[str | None, dict[str, Any]]] = [
+        (f"training/configs/{preset}.yaml", load_preset(preset))
+    ]
     if config_file:
-        values.update(read_yaml(Path(config_file)))
-        source += f" + {config_file}"
-    values.update({k: v for k, v in overrides.items() if v is not None})
+        layers.append((config_file, read_yaml(Path(config_file))))
+    flags = {k: v for k, v in overrides.items() if v is not None} | dict.fromkeys(cleared)
+    layers.append((None, flags))
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, layer in layers:
+        for key, value in layer.items():
+            values[key] = value
+            origin[key] = source or flag_of(str(key))
     try:
         return TrainConfig(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"invalid training config ({source} + flags): {problems}") from None
+        problems = "; ".join(_problem(error, origin) for error in exc.errors())
+        raise ValueError(f"invalid training config: {problems}") from None
+
+
+def _problem(error: Any, origin: dict[str, str]) -> str:
+    """One validation error as ``SOURCE: field: what is wrong: the fix``."""
+    loc = [str(part) for part in error["loc"]]
+    field = loc[0] if loc else ""
+    where = origin.get(field, "the training config")
+    if error["type"] == "extra_forbidden":
+        near = get_close_matches(field, list(TrainConfig.model_fields), n=1)
+        hint = f"did you mean {near[0]}?" if near else "python -m training.grpo --help lists the settings"
+        return f"{where}: {field!r} is not a training setting ({hint}): rename or remove it"
+    shown = repr(error.get("input"))
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    flag_names_it = where == flag_of(field) and len(loc) == 1
+    label = "" if flag_names_it else f"{'.'.join(loc)}: "
+    return f"{where}: {label}{error['msg']} (got {shown}): fix the value"
 
 
 LAUNCHERS: dict[str, str] = {"zero2.yaml": "cpu", "zero3.yaml": "a100x8"}

@@ -36,82 +36,52 @@ from training.config import (
     has_cuda,
     micro_batches,
 )
+from training.flags import NONE_WORD, add_model_flags, given_fields
 
 
 class TrainingSetupError(RuntimeError):
     """Something the run needs is missing or unreachable; the message says what to do."""
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line flags; every config field can also come from ``--config FILE``."""
-    p = argparse.ArgumentParser(prog="python -m training.grpo", description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--env",
-        help="sotopia | sotopia-hard | sotopia-verifiable (rule-checked goals: no judge unless --judge) | sotopia:PATH | none",
+FLAG_ALIASES: dict[str, list[str]] = {"learning_rate": ["--lr"], "lora_learning_rate": ["--lora-lr"]}
+"""Short flags kept beside the ones made from the field names."""
+
+RESUME_FIELDS = ("max_steps", "save_steps", "report_to")
+"""Fields a flag may change on ``--resume`` (everything else comes from the run's saved config.json)."""
+
+
+def _prefill_flag(text: str) -> str:
+    """``--think-prefill``: ``none`` for no prefill; a typed ``\\n`` is a newline."""
+    return "" if text.strip().lower() == NONE_WORD else text.replace("\\n", "\n")
+
+
+def _micro_batch_flag(text: str) -> int | None:
+    """``--micro-batch-size``: 0 (or none) for the whole step in one pass."""
+    try:
+        value = int(text)
+    except ValueError:
+        if text.strip().lower() == NONE_WORD:
+            return None
+        raise argparse.ArgumentTypeError(
+            f"expected an integer (0: the whole step at once), got {text!r}"
+        ) from None
+    return value or None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's parser: run options, then one flag per :class:`TrainConfig` field."""
+    p = argparse.ArgumentParser(
+        prog="python -m training.grpo",
+        description=__doc__.split("\n\n")[0],
+        usage="%(prog)s [--preset NAME] [--config FILE] [--resume [DIR]] [--dry-run] [SETTING FLAGS]",
     )
-    p.add_argument("--mcq", action="append", help="MCQ source: generated or NAME:PATH (repeatable)")
     p.add_argument("--preset", choices=PRESETS, help="defaults: cpu without CUDA, a100x8 with it")
-    p.add_argument("--config", help="YAML file of TrainConfig fields (applied after the preset)")
-    p.add_argument("--model", help="policy: local | HF model id | checkpoint path")
-    p.add_argument("--partner", help="partner agent spec (litellm model string, local, scripted:...)")
-    p.add_argument("--partner-api-base")
-    p.add_argument("--judge", help="judge model (litellm string or local); 'none' disables the goal term")
-    p.add_argument("--judge-api-base")
-    p.add_argument("--output-dir", help="run folder (default runs/grpo-<time>)")
+    p.add_argument(
+        "--config", help="YAML file of TrainConfig fields (applied over the preset; flags win over both)"
+    )
     p.add_argument(
         "--resume", nargs="?", const="", metavar="DIR", help="continue the run in DIR (or --output-dir)"
     )
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--num-generations", type=int, help="GRPO group size")
-    p.add_argument("--prompts-per-step", type=int)
-    p.add_argument(
-        "--learning-rate", "--lr", type=float, dest="learning_rate", help="learning rate of full fine-tuning"
-    )
-    p.add_argument(
-        "--lora-lr",
-        type=float,
-        dest="lora_learning_rate",
-        help="learning rate of LoRA adapters (with --lora)",
-    )
-    p.add_argument("--beta", type=float)
-    p.add_argument(
-        "--micro-batch-size",
-        type=int,
-        help="rows per forward/backward pass (bounds memory; same gradient); 0 = the whole step at once",
-    )
-    p.add_argument("--max-turns", type=int)
-    p.add_argument("--turn-tokens", type=int)
-    p.add_argument(
-        "--think-prefill",
-        help="text each policy turn starts with, inside the prompt (default: '<think>\\n1. Cue Encoding:'); "
-        "'none' for no prefill",
-    )
-    p.add_argument("--mcq-fraction", type=float)
-    p.add_argument("--mcq-items", type=int)
-    p.add_argument("--scenarios-limit", type=int)
-    p.add_argument("--save-steps", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--report-to", nargs="+")
-    p.add_argument(
-        "--warmup",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run the SIP SFT warm-up first (cached); on by default in the cpu preset unless --model is given",
-    )
-    p.add_argument(
-        "--lora",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train LoRA adapters (PEFT) at --lora-lr; checkpoints hold the adapters (default: the preset's)",
-    )
-    p.add_argument(
-        "--content-judge", help="LLM judge for the content term (litellm string or local); default lexical"
-    )
-    p.add_argument("--content-judge-api-base")
-    p.add_argument("--accuracy-correct", type=float, help="accuracy term for a right answer (ToM-RL: 2)")
-    p.add_argument("--accuracy-wrong", type=float, help="accuracy term for a wrong answer (ToM-RL: -2)")
-    p.add_argument("--heldout-items", type=int, help="held-out generated items evaluated every --eval-steps")
-    p.add_argument("--eval-steps", type=int, help="evaluate on the held-out items every N steps")
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -120,63 +90,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--accelerate-config", help="accelerate config the run will be launched with (its num_processes)"
     )
-    p.add_argument("--max-episode-tokens", type=int)
-    p.add_argument("--use-vllm", action="store_true", default=None)
-    p.add_argument("--vllm-mode", choices=["colocate", "server"])
-    p.add_argument("--vllm-server-base-url")
-    return p.parse_args(argv)
+    settings = p.add_argument_group(
+        "settings",
+        "every TrainConfig field (the YAML keys of --config and the presets); none clears an optional one",
+    )
+    add_model_flags(
+        settings,
+        TrainConfig,
+        aliases=FLAG_ALIASES,
+        parsers={"think_prefill": _prefill_flag, "micro_batch_size": _micro_batch_flag},
+    )
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags; only the settings given are on the namespace (see :func:`training.flags.given_fields`)."""
+    return build_parser().parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, bool]:
     """The run's config and whether it resumes an earlier run."""
+    flags = given_fields(args, TrainConfig)
     resume = args.resume is not None
-    output_dir = args.output_dir or (args.resume or None)
+    output_dir = flags.get("output_dir") or (args.resume or None)
     if resume and output_dir and (Path(output_dir) / "config.json").exists():
         saved = json.loads((Path(output_dir) / "config.json").read_text())
-        overrides = {k: getattr(args, k, None) for k in ("max_steps", "save_steps", "report_to")}
-        saved.update({k: v for k, v in overrides.items() if v is not None})
+        saved.update({k: flags[k] for k in RESUME_FIELDS if flags.get(k) is not None})
         return TrainConfig(**saved), True
     preset = args.preset or default_preset()
-    overrides: dict[str, Any] = {
-        key: getattr(args, key)
-        for key in (
-            "model", "partner", "partner_api_base", "judge_api_base", "max_steps", "num_generations",
-            "prompts_per_step", "learning_rate", "beta", "max_turns", "turn_tokens", "mcq_fraction", "mcq_items",
-            "scenarios_limit", "save_steps", "seed", "report_to", "use_vllm", "vllm_mode", "vllm_server_base_url",
-            "warmup", "lora", "lora_learning_rate", "content_judge", "content_judge_api_base", "accuracy_correct", "accuracy_wrong",
-            "heldout_items", "eval_steps", "max_episode_tokens",
-        )
-    }  # fmt: skip
-    if args.micro_batch_size:
-        overrides["micro_batch_size"] = args.micro_batch_size
-    if args.model is not None and args.warmup is None:
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    if "model" in flags and "warmup" not in flags:
         overrides["warmup"] = False  # a model given by hand is trained as it is (e.g. runs/sft/final)
-    if args.env is not None and args.env.lower() != "none":
-        overrides["env"] = args.env
-    if args.mcq:
-        overrides["mcq"] = args.mcq
-    if args.judge is not None and args.judge.lower() != "none":
-        overrides["judge"] = args.judge
-    if args.think_prefill is not None:
-        overrides["think_prefill"] = (
-            "" if args.think_prefill.lower() == "none" else args.think_prefill.replace("\\n", "\n")
-        )
     overrides["output_dir"] = output_dir
-    config = build_config(preset, args.config, overrides)
-    # 'none' switches a part off; build_config skips None values, so it is applied here
-    if args.env is not None and args.env.lower() == "none":
-        config.env = None
-    if args.judge is not None and args.judge.lower() == "none":
-        config.judge = None
-    if args.micro_batch_size == 0:
-        config.micro_batch_size = None  # the whole step in one pass
-    if args.judge is None and _rule_checked(config.env) and "judge" not in _file_fields(args.config):
+    config = build_config(preset, args.config, overrides, cleared=[k for k, v in flags.items() if v is None])
+    if "judge" not in flags and _rule_checked(config.env) and "judge" not in _file_fields(args.config):
         config.judge = None  # the scenarios' rule checks score every episode; a judge only when asked for
     if config.output_dir is None:
         config.output_dir = str(Path("runs") / f"grpo-{time.strftime('%Y%m%d-%H%M%S')}")
-    if config.lora and args.learning_rate is not None:
+    if config.lora and "learning_rate" in flags:
         warnings.warn(
-            f"--lr {args.learning_rate} is the full fine-tuning rate; this run trains LoRA adapters at "
+            f"--lr {flags['learning_rate']} is the full fine-tuning rate; this run trains LoRA adapters at "
             f"lora_learning_rate={config.lora_learning_rate} (set it with --lora-lr, or pass --no-lora)",
             stacklevel=2,
         )
@@ -196,39 +149,35 @@ def _file_fields(config_file: str | None) -> dict[str, Any]:
     return read_yaml(Path(config_file)) if config_file else {}
 
 
+TRL_DERIVED = frozenset({"output_dir", "learning_rate", "gradient_accumulation_steps", "eval_steps"})
+"""TrainConfig fields named like a GRPOConfig field that mean something else here: :func:`grpo_args` derives
+TRL's value (the run folder given to it, the rate of what is trained, accumulation over micro-batches; our
+``eval_steps`` drives the held-out callback, not TRL's evaluation loop)."""
+
+
 def grpo_args(config: TrainConfig, output_dir: Path, *, world: int = 1) -> Any:
-    """TRL's ``GRPOConfig`` for a run over ``world`` processes: every setting explicit, none left to TRL's defaults."""
+    """TRL's ``GRPOConfig`` for a run over ``world`` processes: every setting explicit, none left to TRL's defaults.
+
+    Every TrainConfig field that GRPOConfig also has is passed as it is (found from both classes' fields,
+    so a new shared setting reaches TRL without being listed); the rest are derived here.
+    """
+    import dataclasses
+
     from trl import GRPOConfig
 
+    shared = {f.name for f in dataclasses.fields(GRPOConfig) if f.init} & set(TrainConfig.model_fields)
     per_device_batch, accumulation = micro_batches(config, world)
     return GRPOConfig(
+        **{name: getattr(config, name) for name in sorted(shared - TRL_DERIVED)},
         output_dir=str(output_dir),
-        max_steps=config.max_steps,
         per_device_train_batch_size=per_device_batch,
         gradient_accumulation_steps=accumulation,
-        num_generations=config.num_generations,
-        max_completion_length=config.turn_tokens,
-        temperature=config.temperature,
         learning_rate=config.lora_learning_rate if config.lora else config.learning_rate,
-        beta=config.beta,
-        loss_type=config.loss_type,
-        logging_steps=config.logging_steps,
-        save_steps=config.save_steps,
-        save_strategy="steps",
-        report_to=config.report_to,
-        seed=config.seed,
+        max_completion_length=config.turn_tokens,
         data_seed=config.seed,
-        bf16=config.bf16,
+        save_strategy="steps",
         use_cpu=not has_cuda(),
-        use_vllm=config.use_vllm,
-        vllm_mode=config.vllm_mode,
-        vllm_server_base_url=config.vllm_server_base_url,
-        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
-        vllm_max_model_length=config.vllm_max_model_length,
-        vllm_importance_sampling_mode=config.vllm_importance_sampling_mode,
         disable_tqdm=True,
-        # always explicit: a False in the config used to be dropped, leaving TRL's default (True)
-        gradient_checkpointing=config.gradient_checkpointing,
     )
 
 
@@ -407,6 +356,7 @@ def train(config: TrainConfig, resume: bool) -> Path:
         RichProgress,
         RolloutTimings,
         SaveAtEnd,
+        latest_complete_checkpoint,
     )
     from training.rewards import Curriculum
     from training.rollout import TrajectoryRollout
@@ -482,12 +432,12 @@ def train(config: TrainConfig, resume: bool) -> Path:
     ]
     for callback in callbacks:
         trainer.add_callback(callback)
-    checkpoint = _latest_checkpoint(output_dir) if resume else None
+    checkpoint = latest_complete_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:
         print(f"--resume: no checkpoint in {output_dir} yet; starting from step 0", file=sys.stderr)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     store.finish_run({"steps": trainer.state.global_step})
-    last = _latest_checkpoint(output_dir)
+    last = latest_complete_checkpoint(output_dir)
     if last is None:
         raise TrainingSetupError(f"training ended without a checkpoint in {output_dir}")
     return last
@@ -523,22 +473,6 @@ def grpo_trainer(
         rollout_func=rollout,
         peft_config=lora_config(config),
     )
-
-
-def _latest_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete ``checkpoint-STEP`` (marked by :class:`MarkCompleteCheckpoints`); cut-short ones are skipped."""
-    from training.callbacks import COMPLETE_MARKER
-
-    found = [
-        p for p in output_dir.glob("checkpoint-*")
-        if p.name.split("-")[-1].isdigit() and (p / COMPLETE_MARKER).exists() and (p / "trainer_state.json").exists()
-    ]  # fmt: skip
-    skipped = sorted(
-        p.name for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and p not in found
-    )
-    if skipped:
-        print(f"warning: skipping incomplete checkpoints {skipped} in {output_dir}", file=sys.stderr)
-    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
 def _warmup_state(config: TrainConfig) -> str:

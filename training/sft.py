@@ -33,6 +33,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from training.config import PRESETS, TrainConfig, build_config, default_preset, has_cuda
+from training.flags import add_model_flags, given_fields
 
 SFT_FIELDS = (
     "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_micro_batch_size", "sft_learning_rate",
@@ -273,39 +274,49 @@ def warmup_checkpoint(
     return target / result.name
 
 
+FLAG_ALIASES: dict[str, list[str]] = {
+    "sft_mcq_examples": ["--mcq-examples"],
+    "sft_social_examples": ["--social-examples"],
+    "sft_epochs": ["--epochs"],
+    "sft_batch_size": ["--batch-size"],
+    "sft_learning_rate": ["--learning-rate", "--lr"],
+    "sft_seed": ["--seed"],
+    "sft_lora": ["--lora"],
+}
+"""This command's short flags for the warm-up's fields (``--lr`` is the warm-up's rate here, not GRPO's)."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line flags; any TrainConfig field can also come from ``--config FILE``."""
-    p = argparse.ArgumentParser(prog="python -m training.sft", description=__doc__.split("\n\n")[0])
+    """Command-line flags: run options, then one flag per TrainConfig field (the sft_* ones matter here)."""
+    p = argparse.ArgumentParser(
+        prog="python -m training.sft",
+        description=__doc__.split("\n\n")[0],
+        usage="%(prog)s --output-dir DIR [--preset NAME] [--config FILE] [SETTING FLAGS]",
+    )
     p.add_argument("--output-dir", required=True, help="run folder; the checkpoint goes to DIR/final")
     p.add_argument("--preset", choices=PRESETS, help="defaults: cpu without CUDA, a100x8 with it")
-    p.add_argument("--config", help="YAML file of TrainConfig fields (applied after the preset)")
-    p.add_argument("--model", help="policy: local | HF model id | checkpoint path")
-    p.add_argument("--mcq-examples", type=int, dest="sft_mcq_examples")
-    p.add_argument("--social-examples", type=int, dest="sft_social_examples")
-    p.add_argument("--epochs", type=float, dest="sft_epochs")
-    p.add_argument("--batch-size", type=int, dest="sft_batch_size")
-    p.add_argument("--learning-rate", "--lr", type=float, dest="sft_learning_rate")
-    p.add_argument("--seed", type=int, dest="sft_seed", help="generator seed of the warm-up's ToM items")
     p.add_argument(
-        "--lora",
-        action="store_true",
-        default=None,
-        dest="sft_lora",
-        help="train LoRA adapters, merged at the end",
+        "--config", help="YAML file of TrainConfig fields (applied over the preset; flags win over both)"
     )
+    settings = p.add_argument_group(
+        "settings", "TrainConfig fields (the YAML keys of --config and the presets)"
+    )
+    add_model_flags(settings, TrainConfig, aliases=FLAG_ALIASES, skip={"output_dir"})
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     args = parse_args(argv)
-    overrides = {
-        k: getattr(args, k)
-        for k in ("model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size",
-                  "sft_learning_rate", "sft_seed", "sft_lora")
-    }  # fmt: skip
+    flags = given_fields(args, TrainConfig)
+    flags.pop("output_dir")  # this command's run folder (required), not a config setting
     try:
-        config = build_config(args.preset or default_preset(), args.config, overrides)
+        config = build_config(
+            args.preset or default_preset(),
+            args.config,
+            {k: v for k, v in flags.items() if v is not None},
+            cleared=[k for k, v in flags.items() if v is None],
+        )
         started = time.perf_counter()
         final = train_sft(config, Path(args.output_dir), own_process=True)
     except ValueError as exc:
