@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs") / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
     args = p.parse_args(argv)
 
+    from training.callbacks import latest_complete_checkpoint
     from training.config import build_config, default_preset
     from training.grpo import load_mcq_source, resolve_policy
     from training.grpo import main as grpo_main
@@ -324,7 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         print_table(report)
         return code
     timings["grpo_s"] = round(time.perf_counter() - started, 1)
-    grpo_final = max(grpo_dir.glob("checkpoint-*"), key=lambda q: int(q.name.split("-")[-1]))
+    grpo_final = latest_complete_checkpoint(grpo_dir)
+    if grpo_final is None:
+        print(f"GRPO wrote no complete checkpoint in {grpo_dir}", file=sys.stderr)
+        print_table(report)
+        return 1
     models["sft+grpo"] = str(grpo_final)
     evaluate_and_save("sft+grpo", models["sft+grpo"])
     print_table(report)
