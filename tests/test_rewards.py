@@ -196,6 +196,35 @@ def test_content_judge_failure_raises_never_zero() -> None:
         )
 
 
+def test_content_judge_backs_off_on_a_rate_limit_then_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transient failure (429) is retried through the shared policy; a lasting one is an error, never a zero."""
+    import litellm
+
+    monkeypatch.setenv("SOCIALGYM_RETRY_BASE_DELAY_S", "0")
+    monkeypatch.setenv("SOCIALGYM_RETRY_ATTEMPTS", "4")
+    calls: list[int] = []
+
+    async def flaky(**kwargs: object) -> SimpleNamespace:
+        calls.append(1)
+        if len(calls) < 3:
+            raise litellm.RateLimitError("slow down", llm_provider="openai", model="gpt-4o-mini")
+        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content='{"score": 6}'))])
+
+    monkeypatch.setattr(litellm, "acompletion", flaky)
+    assert content_reward(GROUNDED, judge_model="gpt-4o-mini", **MCQ) == pytest.approx(0.6)
+    assert len(calls) == 3
+
+    async def down(**kwargs: object) -> SimpleNamespace:
+        calls.append(1)
+        raise litellm.RateLimitError("slow down", llm_provider="openai", model="gpt-4o-mini")
+
+    calls.clear()
+    monkeypatch.setattr(litellm, "acompletion", down)
+    with pytest.raises(RewardJudgeError, match="slow down"):
+        content_reward(GROUNDED, judge_model="gpt-4o-mini", **MCQ)
+    assert len(calls) == 4  # the policy's attempts, then the row fails loudly
+
+
 def test_content_judge_inside_a_running_event_loop() -> None:
     kw = {"mock_response": '```json\n{"score": "3"}\n```'}
 

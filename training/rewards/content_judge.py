@@ -14,6 +14,10 @@ class RewardJudgeError(RuntimeError):
     """An LLM judge did not return a usable score (the reward is never silently zero)."""
 
 
+class _CallFailed(Exception):
+    """The judge call itself failed after its transient retries (not a reply to ask again)."""
+
+
 _JUDGE_SYSTEM = (
     f"You grade the reasoning of a model about a social situation. The reasoning has {len(SIP.stages)} "
     f"stages, each with its job:\n{SIP.stage_list()}\n"
@@ -82,17 +86,34 @@ async def judge_content(
     params.update(judge_kwargs or {})
     params = {k: v for k, v in params.items() if v is not None}
     messages = judge_messages(SIP.parse(completion), context, question, options)
-    last: Exception | None = None
-    for _ in range(max(1, attempts)):
-        try:
-            resp = await litellm.acompletion(model=model, messages=messages, **params)
-            return parse_judge_score(resp.choices[0].message.content or "") / 10.0
-        except RewardJudgeError as exc:
-            last = exc
-        except Exception as exc:
-            from agents.client import redact
+    from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
 
-            raise RewardJudgeError(
+    from agents.client import RetryPolicy, is_retryable, redact
+
+    # transient failures (429, 5xx, timeouts) back off through the shared policy; a reply without a
+    # valid score is asked again at once, up to ``attempts`` replies
+    transient = RetryPolicy().retrying(is_retryable)
+
+    async def one_reply() -> float:
+        try:
+            resp = await transient(litellm.acompletion, model=model, messages=messages, **params)
+        except Exception as exc:
+            raise _CallFailed(
                 redact(f"content judge {model!r} failed: {exc}", params.get("api_key"))
             ) from exc
-    raise RewardJudgeError(f"content judge {model!r} gave no valid score in {attempts} attempts: {last}")
+        return parse_judge_score(resp.choices[0].message.content or "") / 10.0
+
+    asking = AsyncRetrying(
+        stop=stop_after_attempt(max(1, attempts)),
+        retry=retry_if_exception_type(RewardJudgeError),
+        reraise=False,
+    )
+    try:
+        return await asking(one_reply)
+    except _CallFailed as exc:
+        raise RewardJudgeError(str(exc)) from exc.__cause__
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        raise RewardJudgeError(
+            f"content judge {model!r} gave no valid score in {attempts} attempts: {last}"
+        ) from last
