@@ -38,7 +38,8 @@ def test_group_run_judges_every_agent_and_reports_them(tmp_path: Path) -> None:
     with FakeLLMServer(default=group_judgement()) as judge:
         assert main([*argv, "--judge-api-base", judge.api_base]) == 0
         assert judge.count == 2
-        prompt = judge.requests[0]["messages"][1]["content"]
+        # the two episodes run concurrently: either may be judged first
+        prompts = [request["messages"][1]["content"] for request in judge.requests]
     with EpisodeStore(out, create=False) as store:
         episodes = sorted(store.episodes(), key=lambda e: e.setup.scenario.id)
     assert [e.setup.scenario.id for e in episodes] == ["sg_group_block_party", "sg_group_dying_tree"]
@@ -56,7 +57,7 @@ def test_group_run_judges_every_agent_and_reports_them(tmp_path: Path) -> None:
         view = episode_view("g", episode, ["goal"])
         assert [a["name"] for a in view["agents"]] == names
         assert f"{names[0]} & {names[1]}:" in view["relationship"]
-    assert "Relationship between" in prompt and "agent_4" in prompt
+    assert any("Relationship between" in prompt and "agent_4" in prompt for prompt in prompts)
     summary = json.loads((out / SUMMARY_FILE).read_text())
     (pair,) = summary["pairs"]
     # the test model sits in seat 2 (agent_2: goal 4) in both episodes
