@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         grpo_stage = build_config(preset, str(stage_config), {})
     except ValueError as exc:
         p.error(f"--grpo-set: {exc}")
-    lr_flag = "--lora-lr" if grpo_stage.lora else "--lr"
-    grpo_lr = args.grpo_lr or (grpo_stage.lora_learning_rate if grpo_stage.lora else grpo_stage.learning_rate)
+    # --grpo-lr names the rate of what the stage trains; without it the stage keeps its config's rate
+    lr_flags = ["--lora-lr" if grpo_stage.lora else "--lr", str(args.grpo_lr)] if args.grpo_lr else []
     timings: dict[str, float] = {}
 
     if args.sft_checkpoint is not None:
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             "--preset", preset, "--config", str(stage_config), "--model", str(sft_final), "--no-warmup", "--env", args.grpo_env,
             "--mcq", "generated", "--max-steps", str(config.max_steps), "--output-dir", str(grpo_dir),
             "--report-to", "none", "--save-steps", str(10**6), "--num-generations", str(args.grpo_generations),
-            "--prompts-per-step", str(args.grpo_prompts), lr_flag, str(grpo_lr),
+            "--prompts-per-step", str(args.grpo_prompts), *lr_flags,
         ]
     )  # fmt: skip
     if code:
