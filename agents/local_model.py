@@ -74,6 +74,11 @@ class LocalServer:
     model_path: Path = field(default_factory=gguf_path)
     n_ctx: int = 4096
     n_threads: int | None = None
+    cache_mb: int = 0
+    """llama.cpp prompt cache in MiB (0: off): saved states of earlier prompts, so a request that
+    extends any of them (the next turn of an episode in flight) evaluates only its new tokens."""
+    n_batch: int = 512
+    """Prompt tokens evaluated per batch; each cached state also copies n_batch x vocabulary logits."""
     startup_timeout_s: float = 180.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -105,7 +110,10 @@ class LocalServer:
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(threads),
+            "--n_batch", str(self.n_batch),
         ]  # fmt: skip
+        if self.cache_mb > 0:
+            command += ["--cache", "True", "--cache_size", str(self.cache_mb * 2**20)]
         self._log = tempfile.NamedTemporaryFile(prefix="socialgym-llama-", suffix=".log", delete=False)  # noqa: SIM115 (open while the server runs)
         self.process = _spawn(command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout_s

@@ -1,11 +1,13 @@
-"""What the judge's reasoning cap costs: latency and validity of judgements with and without it.
+"""What the judge's output shape costs: latency and validity by reasoning cap and entry form.
 
     python bench/judge_grammar.py [--judge local] [--episodes 2] [--caps 300 none] [--dimensions goal]
+    python bench/judge_grammar.py --dimensions all --caps 300 --forms object pair
 
 The judge asks for JSON under a schema; on llama.cpp the schema becomes a sampling grammar, and
 a ``maxLength`` on each reasoning string becomes one grammar rule per character position. This
 plays ``--episodes`` fixed scripted episodes (no model needed to play), judges each of them once
-per cap, and prints per cap: valid judgements, mean latency, mean output length and the scores (after one untimed
+per cap and entry form (``pair``: ``["reasoning", N]``; ``object``: ``{"reasoning": ..., "score": N}``),
+and prints per variant: valid judgements, mean latency, mean output length and the scores (after one untimed
 warm-up call).
 """
 
@@ -62,14 +64,16 @@ async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     # one untimed call first, so no cap is charged for starting the embedded server
     await SotopiaJudge(args.judge, api_base=args.api_base, dimensions="goal").aevaluate(episodes[0])
-    for cap in args.caps:
-        judge = SotopiaJudge(args.judge, api_base=args.api_base, dimensions=args.dimensions, reasoning_chars=cap)
+    for form, cap in [(form, cap) for form in args.forms for cap in args.caps]:
+        judge = SotopiaJudge(
+            args.judge, api_base=args.api_base, dimensions=args.dimensions, reasoning_chars=cap, verdict_form=form
+        )
         for episode in episodes:
             started = time.perf_counter()
             result = await judge.aevaluate(episode)
             rows.append(
                 {
-                    "cap": "none" if cap is None else cap,
+                    "variant": f"{form}, cap {'none' if cap is None else cap}",
                     "ok": result.ok,
                     "attempts": result.attempts,
                     "seconds": time.perf_counter() - started,
@@ -88,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-base")
     p.add_argument("--episodes", type=_positive, default=2, help="built-in scenarios to play, one episode each")
     p.add_argument("--caps", nargs="+", type=_cap, default=[300, None], help="reasoning caps in characters, or 'none'")
+    p.add_argument("--forms", nargs="+", choices=["pair", "object"], default=["pair"], help="entry forms")
     p.add_argument("--dimensions", default="goal")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -97,13 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     table = Table(title=f"judge {args.judge}: {args.episodes} episodes, dimensions {args.dimensions}")
-    for column in ("reasoning cap", "valid", "mean attempts", "mean s", "max s", "mean output chars", "goal scores"):
+    for column in ("form, reasoning cap", "valid", "mean attempts", "mean s", "max s", "mean output chars", "goal scores"):
         table.add_column(column, justify="right")
-    for cap in dict.fromkeys(r["cap"] for r in rows):
-        mine = [r for r in rows if r["cap"] == cap]
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        mine = [r for r in rows if r["variant"] == variant]
         seconds = [float(r["seconds"]) for r in mine]  # type: ignore[arg-type]
         table.add_row(
-            str(cap),
+            str(variant),
             f"{sum(bool(r['ok']) for r in mine)}/{len(mine)}",
             f"{statistics.mean(int(r['attempts']) for r in mine):.1f}",  # type: ignore[call-overload]
             f"{statistics.mean(seconds):.1f}",

@@ -123,6 +123,9 @@ class InteractiveConfig(BaseModel):
         "given", description="Agent order in the judge's prompt; both judges each episode in both orders."
     )
     judge_temperature: float = Field(0.0, ge=0.0)
+    judge_form: Literal["pair", "object"] = Field(
+        "pair", description='Entry shape the judge is asked for: ["reasoning", N] (pair) or {"reasoning", "score"}.'
+    )
     judge_cache: str | None = Field(
         "",
         description="Judge cache folder: '' the default ($SOCIALGYM_JUDGE_CACHE or the user cache), None off.",
@@ -589,6 +592,7 @@ def build_judge(config: InteractiveConfig) -> Judge:
                     dimensions=config.judge_dimensions,
                     max_attempts=config.judge_attempts,
                     temperature=config.judge_temperature,
+                    verdict_form=config.judge_form,
                     cache=cache,
                 )
             )
@@ -954,6 +958,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--judge-temperature", type=float, default=0.0, help="judge sampling temperature (default 0)"
     )
     p.add_argument(
+        "--judge-form",
+        choices=["pair", "object"],
+        default="pair",
+        help='judge entry shape: pair ["reasoning", N], SOTOPIA\'s and the shorter (default), or object '
+        '{"reasoning": ..., "score": N}',
+    )
+    p.add_argument(
         "--judge-cache",
         default="",
         metavar="DIR",
@@ -1012,6 +1023,7 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         judge_repeats=args.judge_repeats,
         judge_order=args.judge_order,
         judge_temperature=args.judge_temperature,
+        judge_form=args.judge_form,
         judge_cache=None if args.judge_cache.strip().lower() == "none" else args.judge_cache,
         act_timeout_s=args.act_timeout,
         rejudge_failed=args.rejudge_failed,

@@ -24,7 +24,14 @@ from agents.client import (
 )
 from envs.evaluator import AsyncEvaluator
 from envs.types import Episode, EpisodeEvaluation, Judgement
-from eval.verdict import Dimension, JudgementError, agent_key, judgement_schema, parse_judgement
+from eval.verdict import (
+    Dimension,
+    JudgementError,
+    VerdictForm,
+    agent_key,
+    judgement_schema,
+    parse_judgement,
+)
 
 SOTOPIA_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(
@@ -91,7 +98,7 @@ def presented_roles(episode: Episode, swapped: bool = False) -> list[int]:
 
 
 def judge_messages(
-    episode: Episode, dimensions: Sequence[Dimension], swapped: bool = False
+    episode: Episode, dimensions: Sequence[Dimension], swapped: bool = False, form: VerdictForm = "pair"
 ) -> list[dict[str, str]]:
     """The judge's prompt: the full episode with both sides' private information.
 
@@ -131,7 +138,7 @@ def judge_messages(
         "sentence of reasoning, then an integer score inside the dimension's range.\n"
         f"{rubric}\n{group}"
         f"Answer with JSON only, with top-level keys {keys}; each maps dimension names to "
-        '{"reasoning": "...", "score": N}.'
+        + ('["reasoning", N].' if form == "pair" else '{"reasoning": "...", "score": N}.')
     )
     return [
         {"role": "system", "content": instructions},
@@ -156,10 +163,12 @@ class SotopiaJudge(AsyncEvaluator):
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         reasoning_chars: int | None = 300,
+        verdict_form: VerdictForm = "pair",
         cache: ResponseCache | None = None,
     ) -> None:
         self._model = model
         self.reasoning_chars = reasoning_chars
+        self.verdict_form = verdict_form
         self._api_base = api_base
         self._endpoint: Endpoint | None = model if isinstance(model, Endpoint) else None
         self.dimensions = resolve_dimensions(dimensions)
@@ -207,8 +216,8 @@ class SotopiaJudge(AsyncEvaluator):
         """
         names = episode.setup.agent_names
         presented = [names[role] for role in presented_roles(episode, swapped)]
-        messages = judge_messages(episode, self.dimensions, swapped)
-        schema = judgement_schema(self.dimensions, len(names), self.reasoning_chars)
+        messages = judge_messages(episode, self.dimensions, swapped, self.verdict_form)
+        schema = judgement_schema(self.dimensions, len(names), self.reasoning_chars, self.verdict_form)
         started = time.perf_counter()
         problems: list[str] = []
         raw_text: str | None = None

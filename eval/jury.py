@@ -223,7 +223,7 @@ def estimate_cost(
         prompt = 0
         model = judge.spec if judge.spec != "local" else None
         for episode in episodes:
-            messages = judge_messages(episode, judge.dimensions)
+            messages = judge_messages(episode, judge.dimensions, form=judge.verdict_form)
             text = "\n".join(m["content"] for m in messages)
             tokens = litellm.token_counter(model=model or "gpt-3.5-turbo", text=text)
             prompt += tokens + ACT_TOKENS * int(

@@ -137,7 +137,7 @@ def test_parse_missing_dimension() -> None:
 
 
 def test_judgement_schema_ranges_and_required_keys() -> None:
-    schema = judgement_schema(ALL, 2)
+    schema = judgement_schema(ALL, 2, form="object")
     assert schema["required"] == ["agent_1", "agent_2"]
     agent = schema["properties"]["agent_2"]
     assert agent["required"] == [d.name for d in ALL]
@@ -147,8 +147,42 @@ def test_judgement_schema_ranges_and_required_keys() -> None:
     assert judgement_schema(GOAL, 3)["required"] == ["agent_1", "agent_2", "agent_3"]
     reasoning = agent["properties"]["goal"]["properties"]["reasoning"]
     assert reasoning == {"type": "string", "maxLength": 300}
-    uncapped = judgement_schema(GOAL, 2, reasoning_chars=None)["properties"]["agent_1"]["properties"]["goal"]
-    assert uncapped["properties"]["reasoning"] == {"type": "string"}
+    uncapped = judgement_schema(GOAL, 2, reasoning_chars=None, form="object")["properties"]["agent_1"]
+    assert uncapped["properties"]["goal"]["properties"]["reasoning"] == {"type": "string"}
+    uncapped_pair = judgement_schema(GOAL, 2, reasoning_chars=None)["properties"]["agent_1"]["properties"][
+        "goal"
+    ]
+    assert uncapped_pair["prefixItems"][0] == {"type": "string"}
+
+
+def test_pair_form_is_the_default_schema_and_compiles_to_a_llama_cpp_grammar() -> None:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    schema = judgement_schema(ALL, 2)
+    entry = schema["properties"]["agent_1"]["properties"]["secret"]
+    assert (entry["type"], entry["minItems"], entry["maxItems"]) == ("array", 2, 2)
+    reasoning, score = entry["prefixItems"]
+    assert reasoning == {"type": "string", "maxLength": 300}
+    assert (score["type"], score["enum"]) == ("integer", list(range(-10, 1)))
+    object_form = judgement_schema(ALL, 2, form="object")["properties"]["agent_1"]["properties"]["secret"]
+    assert object_form["properties"]["reasoning"] == reasoning
+    for form in ("pair", "object"):  # what the embedded server does with the schema it is sent
+        assert LlamaGrammar.from_json_schema(json.dumps(judgement_schema(ALL, 2, form=form)), verbose=False)
+    # a reply in either form is read the same way
+    pairs = {
+        k: {d: [v["reasoning"], v["score"]] for d, v in valid_block(off).items()}
+        for k, off in (("agent_1", 3), ("agent_2", 5))
+    }
+    assert parse_judgement(json.dumps(pairs), NAMES, ALL) == parse_judgement(judgement(ALL, 3, 5), NAMES, ALL)
+
+
+def test_judge_prompt_describes_the_form_it_asks_for(server: FakeLLMServer) -> None:
+    for form, shape in (("pair", '["reasoning", N]'), ("object", '{"reasoning": "...", "score": N}')):
+        server.script(Reply.text(judgement(GOAL)))
+        assert fake_judge(server, dimensions="goal", verdict_form=form).evaluate(small_episode()).ok
+        assert server.requests[-1]["messages"][0]["content"].endswith(
+            f"each maps dimension names to {shape}."
+        )
 
 
 def test_resolve_dimensions() -> None:

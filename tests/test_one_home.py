@@ -109,7 +109,7 @@ def test_the_judges_schema_and_validation_come_from_one_model() -> None:
     from eval.verdict import verdict_model
 
     goal = resolve_dimensions("goal")
-    # the exact text the judge has always sent (request caches are keyed on it)
+    # the exact text the judge sends in object form (request caches are keyed on it)
     entry = {
         "type": "object",
         "properties": {
@@ -124,7 +124,13 @@ def test_the_judges_schema_and_validation_come_from_one_model() -> None:
         "properties": {"agent_1": agent, "agent_2": agent},
         "required": ["agent_1", "agent_2"],
     }
-    assert json.dumps(judgement_schema(goal, 2)) == json.dumps(expected)
+    assert json.dumps(judgement_schema(goal, 2, form="object")) == json.dumps(expected)
+    # and in pair form (the default): the same two schemas, as SOTOPIA's [reasoning, score] tuple
+    pair = {"type": "array", "prefixItems": list(entry["properties"].values()), "minItems": 2, "maxItems": 2}
+    agent = {"type": "object", "properties": {"goal": pair}, "required": ["goal"]}
+    assert json.dumps(judgement_schema(goal, 2)) == json.dumps(
+        {**expected, "properties": {"agent_1": agent, "agent_2": agent}}
+    )
     dims = resolve_dimensions("goal,secret")
     model = verdict_model(dims, 3, 300)
     assert model is verdict_model(dims, 3, 300)  # built once per dimension set

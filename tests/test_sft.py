@@ -77,6 +77,8 @@ def test_cache_key_follows_settings_and_examples() -> None:
     assert cache_key(b, build_examples(b)) != key
     c = _small(sft_seed=8)
     assert cache_key(c, build_examples(c)) != key
+    d = _small(sft_optim="adafactor")
+    assert cache_key(d, build_examples(d)) != key
 
 
 @pytest.mark.slow

@@ -147,6 +147,11 @@ class TrainConfig(BaseModel):
         description="Examples per forward pass (memory: logits are tokens x 49k vocab); accumulates to sft_batch_size.",
     )
     sft_learning_rate: float = Field(5e-4, gt=0)
+    sft_optim: Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd"] = Field(
+        "adamw_torch",
+        description="The warm-up's optimizer (transformers' optim name). It trains every weight, so AdamW's two "
+        "moments (~1 GB for 135M, fp32) are most of its peak; adafactor keeps factored second moments only.",
+    )
     sft_cpu_mmap_threshold_mib: int | None = Field(
         None,
         ge=1,

@@ -37,7 +37,7 @@ from training.flags import add_model_flags, given_fields
 
 SFT_FIELDS = (
     "model", "sft_mcq_examples", "sft_social_examples", "sft_epochs", "sft_batch_size", "sft_micro_batch_size", "sft_learning_rate",
-    "sft_seed", "sft_lora", "think_prefill", "tom_orders", "tom_rules", "tom_steps", "env", "seed", "heldout_seed",
+    "sft_optim", "sft_seed", "sft_lora", "think_prefill", "tom_orders", "tom_rules", "tom_steps", "env", "seed", "heldout_seed",
 )  # fmt: skip
 """The config fields the warm-up depends on (its cache key; nothing else changes its result)."""
 
@@ -168,6 +168,7 @@ def train_sft(config: TrainConfig, output_dir: Path, *, own_process: bool = Fals
         per_device_train_batch_size=min(config.sft_micro_batch_size, config.sft_batch_size),
         gradient_accumulation_steps=max(1, config.sft_batch_size // config.sft_micro_batch_size),
         learning_rate=config.sft_learning_rate,
+        optim=config.sft_optim,
         lr_scheduler_type="cosine",
         warmup_steps=2,
         logging_steps=1,
