@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             times = [s["step_time"] for s in steps if "step_time" in s]
             row["mean_step_s"] = sum(times) / len(times) if times else float("nan")
+            # a warm-up trained in the run: its final loss, so a memory saving is not bought with learning
+            summaries = sorted(Path(out).rglob("sft_summary.json"))
+            row["warmup_loss"] = json.loads(summaries[0].read_text())["final_loss"] if summaries else None
             rows.append(row)
     if args.warmup_only:
         title = f"the cpu preset's SIP warm-up: python -m training.sft, {args.sft_epochs or 'all'} epochs"
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak RSS, all processes (GB)",
         "peak RSS, trainer (GB)",
         "mean step (s)",
+        "warm-up final loss",
         "wall (s)",
         "exit",
     ):
@@ -203,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         table.add_row(
             row["variant"], row["flags"] or "-", f"{row['peak_tree_gb']:.2f}", f"{row['peak_trainer_gb']:.2f}",
-            f"{row['mean_step_s']:.0f}", f"{row['wall_s']:.0f}", str(row["exit"]),
+            f"{row['mean_step_s']:.0f}", "-" if row["warmup_loss"] is None else f"{row['warmup_loss']:.3f}",
+            f"{row['wall_s']:.0f}", str(row["exit"]),
         )  # fmt: skip
-    console = Console()
+    console = Console(width=max(Console().width, 140))
     console.print(table)
     for row in rows:
         parts = ", ".join(

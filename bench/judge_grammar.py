@@ -2,6 +2,7 @@
 
     python bench/judge_grammar.py [--judge local] [--episodes 2] [--caps 300 none] [--dimensions goal]
     python bench/judge_grammar.py --dimensions all --caps 300 --forms object pair
+    python bench/judge_grammar.py --store runs/x/episodes.sqlite --episodes 4 --dimensions all --forms object pair
 
 The judge asks for JSON under a schema; on llama.cpp the schema becomes a sampling grammar, and
 a ``maxLength`` on each reasoning string becomes one grammar rule per character position. This
@@ -55,12 +56,25 @@ async def _run(args: argparse.Namespace) -> list[dict[str, object]]:
     from eval.judge import SotopiaJudge
     from scenarios import load_library, sample_setups
 
-    library = load_library()
-    setups = sample_setups(library, scenario_id=list(library.scenarios)[: args.episodes], n=1, seed=args.seed)
-    episodes = [
-        await run_episode(setup, [ScriptedAgent(LINES_A), ScriptedAgent(LINES_B)], {"max_turns": 6})
-        for setup in setups
-    ]
+    if args.store:
+        from eval.store import EpisodeStore
+
+        if not args.store.is_file():
+            raise SystemExit(f"--store {args.store}: no such file (give a run's episodes.sqlite)")
+        store = EpisodeStore(args.store)
+        try:
+            episodes = store.episodes(status="finished")[: args.episodes]
+        finally:
+            store.close()
+        if not episodes:
+            raise SystemExit(f"--store {args.store}: no finished episodes in it")
+    else:
+        library = load_library()
+        setups = sample_setups(library, scenario_id=list(library.scenarios)[: args.episodes], n=1, seed=args.seed)
+        episodes = [
+            await run_episode(setup, [ScriptedAgent(LINES_A), ScriptedAgent(LINES_B)], {"max_turns": 6})
+            for setup in setups
+        ]
     rows: list[dict[str, object]] = []
     # one untimed call first, so no cap is charged for starting the embedded server
     await SotopiaJudge(args.judge, api_base=args.api_base, dimensions="goal").aevaluate(episodes[0])
@@ -91,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--judge", default="local", help="judge model spec (default: the embedded model)")
     p.add_argument("--api-base")
     p.add_argument("--episodes", type=_positive, default=2, help="built-in scenarios to play, one episode each")
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="judge the first --episodes finished episodes of this episodes.sqlite (e.g. an eval.interactive "
+        "run) instead of playing scripted ones",
+    )
     p.add_argument("--caps", nargs="+", type=_cap, default=[300, None], help="reasoning caps in characters, or 'none'")
     p.add_argument("--forms", nargs="+", choices=["pair", "object"], default=["pair"], help="entry forms")
     p.add_argument("--dimensions", default="goal")
