@@ -77,7 +77,7 @@ def test_cache_key_follows_settings_and_examples() -> None:
     assert cache_key(b, build_examples(b)) != key
     c = _small(sft_seed=8)
     assert cache_key(c, build_examples(c)) != key
-    d = _small(sft_optim="adafactor")
+    d = _small(sft_optim="adamw_torch" if a.sft_optim == "adafactor" else "adafactor")
     assert cache_key(d, build_examples(d)) != key
 
 
@@ -90,7 +90,7 @@ def test_sft_cli_writes_a_checkpoint_that_evaluation_and_training_accept(tmp_pat
     from training.sft import main
 
     config = tmp_path / "small.yaml"
-    config.write_text("sft_micro_batch_size: 2\n")
+    config.write_text("sft_micro_batch_size: 2\nsft_optim: adamw_torch\n")  # the preset's is adafactor
     out = tmp_path / "sft"
     code = main(["--output-dir", str(out), "--config", str(config), "--mcq-examples", "6", "--social-examples", "2",
                  "--batch-size", "4", "--lr", "1e-4"])  # fmt: skip
@@ -99,6 +99,7 @@ def test_sft_cli_writes_a_checkpoint_that_evaluation_and_training_accept(tmp_pat
     assert (final / "config.json").exists() and list(final.glob("*.safetensors"))
     summary = json.loads((out / "sft_summary.json").read_text())
     assert summary["examples"] == 8 and summary["steps"] == 2 and summary["trained_tokens"] > 0
+    assert summary["settings"]["sft_optim"] == "adamw_torch"
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2]
     # evaluation loads it as sip:PATH, the held-out evaluator as a transformers model
     agent = build_agent(f"sip:{final}")
