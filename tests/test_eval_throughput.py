@@ -3,24 +3,16 @@ SOTOPIA's fastest run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "eval_throughput.py"
+from bench_scripts import load_bench_script
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_eval_throughput", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_eval_throughput"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("eval_throughput")
 
 
 def test_our_plan_is_the_baselines_tasks_and_pairings(shared_data: Path, tmp_path: Path) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,20 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_scripts import load_bench_script
 
 from envs.types import EpisodeStatus
 from eval.store import EpisodeStore
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "faults.py"
-
 
 def _load_bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_faults", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_faults"] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("faults")
 
 
 faults = _load_bench()

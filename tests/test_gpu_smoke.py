@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_scripts import load_bench_script
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,12 +25,7 @@ OURS = ("agents", "envs", "eval", "scenarios", "training", "__main__")
 
 
 def _smoke() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_gpu_smoke", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_gpu_smoke"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("gpu_smoke")
 
 
 def test_wheels_hold_what_the_gpu_image_lacks_and_never_torch_transformers_or_accelerate() -> None:
