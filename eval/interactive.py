@@ -55,7 +55,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
@@ -78,6 +78,7 @@ from eval.reliability import CheckCounts, Reliability, check_counts, reliability
 from eval.runcard import ModelEntry, RunCard, package_versions, scenario_hashes
 from eval.stats import MeanCI, episode_judgement, mean_ci
 from eval.store import EpisodeStore, StoreError, git_revision
+from eval.verdict import VerdictForm
 from scenarios.collection import LibraryError, ScenarioFileError, ScenarioLibrary
 from scenarios.graph import sample_setups
 from scenarios.schema import EpisodeSetup
@@ -123,7 +124,7 @@ class InteractiveConfig(BaseModel):
         "given", description="Agent order in the judge's prompt; both judges each episode in both orders."
     )
     judge_temperature: float = Field(0.0, ge=0.0)
-    judge_form: Literal["pair", "object"] = Field(
+    judge_form: VerdictForm = Field(
         "pair", description='Entry shape the judge is asked for: ["reasoning", N] (pair) or {"reasoning", "score"}.'
     )
     judge_cache: str | None = Field(
@@ -959,7 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--judge-form",
-        choices=["pair", "object"],
+        choices=list(get_args(VerdictForm)),
         default="pair",
         help='judge entry shape: pair ["reasoning", N], SOTOPIA\'s and the shorter (default), or object '
         '{"reasoning": ..., "score": N}',
