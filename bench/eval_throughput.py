@@ -92,11 +92,17 @@ def task_dump(manifest: Path, dump: Path, out: Path) -> list[dict[str, Any]]:
 
 
 def run_sotopia(
-    python: Path, baseline: Path, api_base: str, out: Path, args: argparse.Namespace, model: str
+    python: Path,
+    baseline: Path,
+    api_base: str,
+    out: Path,
+    args: argparse.Namespace,
+    model: str,
+    episodes: int,
 ) -> dict[str, Any]:
-    """One run of SOTOPIA's runner (it talks to the shim we started: ``--shim off``)."""
+    """One run of SOTOPIA's runner on its first ``episodes`` tasks (it talks to the shim we started: ``--shim off``)."""
     command = [
-        str(python), str(baseline / "run_sotopia.py"), "-n", str(args.episodes), "-c", str(args.concurrency),
+        str(python), str(baseline / "run_sotopia.py"), "-n", str(episodes), "-c", str(args.concurrency),
         "--max-turns", str(args.max_turns), "--base-url", api_base, "--model", model, "--shim", "off",
         "--data-dir", str(args.shared / "data" / "sotopia"), "--out", str(out),
         "--sotopia-home", str(out / "home"),
@@ -120,6 +126,7 @@ def run_sotopia(
 
 def run_ours(api_base: str, dump: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One run of ``python -m eval.interactive`` on the task dump (local model, partner and judge)."""
+    from envs.types import EpisodeStatus
     from eval.stats import episode_judgement
     from eval.store import EpisodeStore
 
@@ -152,7 +159,7 @@ def run_ours(api_base: str, dump: Path, out: Path, args: argparse.Namespace) -> 
         "episodes": len(episodes),
         "turns": [len(episode.turns) for episode in episodes],
         "valid_judgements": valid,
-        "failed_episodes": sum(episode.status.value != "finished" for episode in episodes),
+        "failed_episodes": sum(episode.status is not EpisodeStatus.finished for episode in episodes),
     }
 
 
@@ -220,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sotopia-runs", type=int, default=3, help="SOTOPIA runs (the fastest is compared)")
     p.add_argument("--ours-runs", type=int, default=3, help="runs of eval.interactive")
-    p.add_argument("--episodes", type=int, default=4, help="tasks from the manifest (default all 4)")
     p.add_argument("--concurrency", type=int, default=4, help="episodes at a time, both runners")
     p.add_argument("--max-turns", type=int, default=6, help="turn cap, both runners (env steps)")
     p.add_argument(
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    from agents.local_model import LOCAL_MODEL_ALIAS, LocalServer, _free_port
+    from agents.local_model import LOCAL_MODEL_ALIAS, LocalModelError, LocalServer, _free_port
 
     baseline = args.shared / "bench" / "sotopia_baseline"
     manifest = baseline / "results" / "n4_c4_a" / "manifest.json"
@@ -252,28 +258,46 @@ def main(argv: list[str] | None = None) -> int:
                 f"{needed} is missing: --shared must name the folder with bench/sotopia_baseline and data/sotopia"
             )
     if args.sotopia_runs and not args.sotopia_python.is_file():
-        venv = args.sotopia_python.parent.parent
+        venv = DEFAULT_SOTOPIA_PYTHON.parent.parent
         p.error(
-            f"--sotopia-python {args.sotopia_python} does not exist; make it with: {MAKE_VENV.format(venv=venv)}"
+            f"--sotopia-python {args.sotopia_python} does not exist; make SOTOPIA's venv with: "
+            f"{MAKE_VENV.format(venv=venv)} (then the default --sotopia-python finds it), or --sotopia-runs 0"
         )
-    if args.episodes != 4:
-        p.error("--episodes: the manifest's four tasks are the comparison; only 4 is supported")
+    for flag, value, least in (
+        ("--sotopia-runs", args.sotopia_runs, 0), ("--ours-runs", args.ours_runs, 0),
+        ("--concurrency", args.concurrency, 1), ("--max-turns", args.max_turns, 1),
+        ("--server-cache-mb", args.server_cache_mb, 0), ("--server-n-batch", args.server_n_batch, 1),
+    ):  # fmt: skip
+        if value is not None and value < least:
+            p.error(f"{flag} must be at least {least}, got {value}")
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     dump = args.out / "tasks"
-    tasks = task_dump(manifest, args.shared / "data" / "sotopia", dump)
+    try:
+        tasks = task_dump(manifest, args.shared / "data" / "sotopia", dump)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        p.error(
+            f"{manifest} or the dump it names in {args.shared / 'data' / 'sotopia'} is unreadable: {exc!r}"
+        )
 
     server = LocalServer()
     if args.server_cache_mb is not None:
         server.cache_mb = args.server_cache_mb
     if args.server_n_batch is not None:
         server.n_batch = args.server_n_batch
-    server.start()
+    try:
+        server.start()
+    except LocalModelError as exc:
+        p.exit(1, f"the embedded server did not start: {exc}\n")
     port = _free_port()
-    shim = start_shim(
-        args.sotopia_python if args.sotopia_python.is_file() else Path(sys.executable),
-        baseline, f"http://127.0.0.1:{server.port}", port, args.out / "shim.log",
-    )  # fmt: skip
+    try:
+        shim = start_shim(
+            args.sotopia_python if args.sotopia_python.is_file() else Path(sys.executable),
+            baseline, f"http://127.0.0.1:{server.port}", port, args.out / "shim.log",
+        )  # fmt: skip
+    except BaseException:
+        server.stop()
+        raise
     api_base = f"http://127.0.0.1:{port}/v1"
     stats_url = f"http://127.0.0.1:{port}/_shim/stats"
     runs: dict[str, list[dict[str, Any]]] = {"sotopia": [], "ours": []}
@@ -300,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                 out = args.out / f"{runner}-{k + 1}"
                 before = shim_stats(stats_url)
                 if runner == "sotopia":
-                    run = run_sotopia(args.sotopia_python, baseline, api_base, out, args, LOCAL_MODEL_ALIAS)
+                    run = run_sotopia(
+                        args.sotopia_python, baseline, api_base, out, args, LOCAL_MODEL_ALIAS, len(tasks)
+                    )
                 else:
                     run = run_ours(api_base, dump, out, args)
                 runs[runner].append(with_rates(run, before, shim_stats(stats_url)))
