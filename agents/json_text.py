@@ -19,6 +19,11 @@ FENCE_RE = re.compile(r"```[ \t]*(?:json|JSON|javascript|python)?[ \t]*\n?(.*?)(
 _FENCE_MARK_RE = re.compile(r"```[a-zA-Z]*")
 
 
+_DECODER = json.JSONDecoder(strict=False)
+"""Raw control characters (a newline) inside strings are accepted: llama.cpp's JSON grammars let
+models write them, and the text is still unambiguous."""
+
+
 class JSONTextError(ValueError):
     """The text holds no JSON value that can be read; the message says what was wrong."""
 
@@ -42,14 +47,14 @@ def json_value(text: str) -> Any:
     """
     cleaned = strip_fences(text or "")
     try:
-        return json.loads(cleaned)
+        return _DECODER.decode(cleaned)
     except json.JSONDecodeError:
         pass
     start = cleaned.find("{")
     if start == -1:
         raise JSONTextError("no JSON object in the text")
     try:
-        value, _ = json.JSONDecoder().raw_decode(cleaned, start)
+        value, _ = _DECODER.raw_decode(cleaned, start)
     except json.JSONDecodeError as exc:
         raise JSONTextError(f"malformed JSON: {exc.msg} at position {exc.pos}") from None
     return value
@@ -63,11 +68,10 @@ def json_objects(text: str, *, lenient: bool = False) -> list[dict[Any, Any]]:
     quotes, trailing commas, ``True``/``None``, JSON's ``true``/``null`` inside Python syntax).
     """
     found: list[dict[Any, Any]] = []
-    decoder = json.JSONDecoder()
     for match in re.finditer(r"\{", text):
         start = match.start()
         try:
-            value, _ = decoder.raw_decode(text, start)
+            value, _ = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError:
             value = _python_object(text, start) if lenient else None
         if isinstance(value, dict):
@@ -87,7 +91,7 @@ def _python_object(text: str, start: int) -> Any:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             continue
     try:
-        return json.loads(relaxed)
+        return _DECODER.decode(relaxed)
     except json.JSONDecodeError:
         return None
 

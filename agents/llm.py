@@ -349,7 +349,7 @@ class LLMAgent:
 
     def messages(self, observation: Observation) -> list[dict[str, str]]:
         """The chat messages for one turn."""
-        return prompts.action_messages(observation, self.name)
+        return prompts.action_messages(observation)
 
     def prefill_for(self, endpoint: Endpoint) -> str:
         """Text this agent's replies start with, written into the prompt (none for plain agents)."""

@@ -76,13 +76,23 @@ class LocalServer:
     n_threads: int | None = None
     cache_mb: int = 0
     """llama.cpp prompt cache in MiB (0: off): saved states of earlier prompts, so a request that
-    extends any of them (the next turn of an episode in flight) evaluates only its new tokens."""
-    n_batch: int = 512
-    """Prompt tokens evaluated per batch; each cached state also copies n_batch x vocabulary logits."""
+    extends any of them (the next turn of an episode in flight) evaluates only its new tokens.
+    The limit counts the saved KV states; each state also holds n_batch x vocabulary logits."""
+    n_batch: int | None = None
+    """Prompt tokens evaluated per batch; None: 128 with a prompt cache (llama-cpp-python copies up
+    to n_batch x vocabulary logits into every cached state: ~24 MB at 128, ~100 MB and ~0.4 s a
+    load at 512), else 512."""
     startup_timeout_s: float = 180.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     _log: tempfile._TemporaryFileWrapper[bytes] | None = None  # type: ignore[name-defined]
+
+    @property
+    def batch_size(self) -> int:
+        """The n_batch the server runs with (:attr:`n_batch`, or its default for the cache setting)."""
+        if self.n_batch is not None:
+            return self.n_batch
+        return 128 if self.cache_mb > 0 else 512
 
     @property
     def api_base(self) -> str:
@@ -110,7 +120,11 @@ class LocalServer:
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(threads),
-            "--n_batch", str(self.n_batch),
+            "--n_batch", str(self.batch_size),
+            # the server's default (True) computes and keeps vocabulary logits for every prompt
+            # token: ~10% of prompt evaluation, up to n_ctx x vocabulary floats of memory, and a
+            # copy of them in every cached state; nothing here asks the server for logprobs
+            "--logits_all", "False",
         ]  # fmt: skip
         if self.cache_mb > 0:
             command += ["--cache", "True", "--cache_size", str(self.cache_mb * 2**20)]
@@ -129,6 +143,14 @@ class LocalServer:
         raise LocalModelError(
             f"the embedded model server did not answer within {self.startup_timeout_s:.0f}s:\n{self._log_tail()}"
         )
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file (this start's; its timing lines show what each request cost)."""
+        if self._log is None:
+            raise LocalModelError("the embedded model server has not been started")
+        self._log.flush()
+        return Path(self._log.name)
 
     def _log_tail(self, lines: int = 20) -> str:
         if self._log is None:
@@ -188,6 +210,19 @@ def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
 
 _shared_server: LocalServer | None = None
 _shared_lock = threading.Lock()
+_shared_cache_mb = 0
+
+
+def use_local_prompt_cache(cache_mb: int) -> None:
+    """Give the process-wide embedded server a prompt cache of ``cache_mb`` MiB (0: none).
+
+    Takes effect when that server starts (call it before the first ``local`` endpoint is resolved);
+    evaluation turns it on, training leaves it off to stay inside its memory budget.
+    """
+    global _shared_cache_mb
+    if cache_mb < 0:
+        raise ValueError(f"the prompt cache size must be 0 (off) or more MiB, got {cache_mb}")
+    _shared_cache_mb = cache_mb
 
 
 def local_api_base() -> str:
@@ -201,7 +236,7 @@ def local_api_base() -> str:
     global _shared_server
     with _shared_lock:
         if _shared_server is None or _shared_server.process is None or _shared_server.process.poll() is not None:
-            server = LocalServer()
+            server = LocalServer(cache_mb=_shared_cache_mb)
             server.start()
             _shared_server = server
             atexit.register(server.stop)

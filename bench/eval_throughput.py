@@ -4,9 +4,11 @@
     python bench/eval_throughput.py --server-cache-mb 0    # the same without llama.cpp's prompt cache
     python bench/eval_throughput.py --sotopia-runs 0 --ours-runs 2 --ours-flag=--judge-dimensions=goal
 
-One embedded llama.cpp server (``agents.local_model.LocalServer``, the settings our commands use)
-is started, with the baseline's ``json_schema_shim.py`` in front of it; both runners talk to the
-shim, which counts every HTTP request and its usage tokens the same way for both. SOTOPIA runs
+One embedded llama.cpp server (``agents.local_model.LocalServer`` with the prompt cache
+``eval.interactive`` gives its own) is started, with the baseline's ``json_schema_shim.py`` in
+front of it; both runners talk to the shim, which counts every HTTP request and its usage tokens
+the same way for both. The server is restarted before every run, so no run finds prompts an
+earlier run left in its cache. SOTOPIA runs
 through ``../shared/bench/sotopia_baseline/run_sotopia.py`` in its own virtual environment (its
 pins clash with ours; ``--sotopia-python``, made once with the command printed when it is
 missing); ours is ``python -m eval.interactive`` on the same four tasks (the baseline's
@@ -16,7 +18,9 @@ no judge cache). Runs alternate (SOTOPIA, ours, SOTOPIA, ...) so that drift hits
 
 Printed per run and summarised: episodes/min, agent turns per episode and per minute (an episode
 that ends early is not a speed-up), valid judgements, prompt and completion tokens per episode
-(at the shim), and ours over the *fastest* SOTOPIA run. Saved as JSON (``--out``).
+(at the shim), what the server did (prompt tokens it evaluated after prefix reuse, seconds of
+prompt evaluation and of generation, from its own timing lines; seconds the endpoint was busy, from
+the shim), and ours over the *fastest* SOTOPIA run. Saved as JSON (``--out``).
 Wall time is each runner's own: SOTOPIA's batches, our ``summary.json`` ``wall_s`` (both without
 interpreter start-up and data loading).
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -47,6 +52,39 @@ def shim_stats(url: str) -> dict[str, Any]:
     """The shim's counters (requests, status codes, usage tokens)."""
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
+
+
+PERF_LINE = re.compile(r"llama_perf_context_print:\s+(prompt eval|eval|total) time =\s+([\d.]+) ms /\s+(\d+) (?:tokens|runs)")
+
+
+def evaluated_prompt_tokens(log_text: str) -> list[int]:
+    """Prompt tokens the llama.cpp server evaluated for each request, in order (what prefix reuse left)."""
+    return [int(tokens) for kind, _, tokens in PERF_LINE.findall(log_text) if kind == "prompt eval"]
+
+
+def server_work(log_text: str) -> dict[str, float]:
+    """What the llama.cpp server did, from its per-request timing lines: prompt tokens it
+    evaluated (after any prefix reuse), and seconds of prompt evaluation, generation and in all."""
+    work = {"prompt_tokens_evaluated": 0, "prompt_eval_s": 0.0, "generation_s": 0.0, "server_total_s": 0.0}
+    for kind, ms, tokens in PERF_LINE.findall(log_text):
+        if kind == "total":
+            work["server_total_s"] += float(ms) / 1000
+        elif kind == "prompt eval":
+            work["prompt_tokens_evaluated"] += int(tokens)
+            work["prompt_eval_s"] += float(ms) / 1000
+        else:
+            work["generation_s"] += float(ms) / 1000
+    return work
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The peak resident memory of process ``pid`` so far (Linux ``VmHWM``), in MB; None elsewhere."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+    return int(match.group(1)) / 1024 if match else None
 
 
 def start_shim(python: Path, baseline: Path, upstream: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -173,6 +211,7 @@ def with_rates(run: dict[str, Any], before: dict[str, Any], after: dict[str, Any
     run["requests"] = after["requests"] - before["requests"]
     run["prompt_tokens_per_episode"] = (after["prompt_tokens"] - before["prompt_tokens"]) / n
     run["completion_tokens_per_episode"] = (after["completion_tokens"] - before["completion_tokens"]) / n
+    run["endpoint_busy_s"] = after["busy_seconds"] - before["busy_seconds"]
     return run
 
 
@@ -184,7 +223,8 @@ def print_table(report: dict[str, Any]) -> None:
     table = Table(title=f"Evaluation throughput ({report['settings']})")
     for column in (
         "runner", "run", "wall s", "episodes/min", "turns/episode", "agent turns/min", "valid judgements",
-        "requests", "prompt tok/episode", "completion tok/episode",
+        "requests", "prompt tok/episode", "completion tok/episode", "evaluated prompt tok/episode",
+        "server prompt s", "server generation s", "endpoint busy s", "server peak MB",
     ):  # fmt: skip
         table.add_column(column, justify="left" if column == "runner" else "right")
     for runner in ("sotopia", "ours"):
@@ -194,8 +234,11 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{run['turns_per_episode']:.2f}", f"{run['agent_turns_per_min']:.2f}",
                 f"{run['valid_judgements']}/{run['episodes']}", str(run["requests"]),
                 f"{run['prompt_tokens_per_episode']:.0f}", f"{run['completion_tokens_per_episode']:.0f}",
+                f"{run['prompt_tokens_evaluated'] / max(run['episodes'], 1):.0f}",
+                f"{run['prompt_eval_s']:.1f}", f"{run['generation_s']:.1f}", f"{run['endpoint_busy_s']:.1f}",
+                "-" if run.get("server_peak_mb") is None else f"{run['server_peak_mb']:.0f}",
             )  # fmt: skip
-    console = Console(width=max(Console().width, 160))
+    console = Console(width=max(Console().width, 200))
     console.print(table)
     for line in report["comparison"]:
         console.print(line, highlight=False)
@@ -233,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "--server-cache-mb",
         type=int,
         default=None,
-        help="llama.cpp prompt cache of the server in MiB (0: off; default: what LocalServer uses)",
+        help="llama.cpp prompt cache of the server in MiB (0: off; default: eval.interactive's for its own server)",
     )
     p.add_argument(
         "--server-n-batch", type=int, default=None, help="llama.cpp n_batch (default: LocalServer's)"
@@ -280,9 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{manifest} or the dump it names in {args.shared / 'data' / 'sotopia'} is unreadable: {exc!r}"
         )
 
-    server = LocalServer()
-    if args.server_cache_mb is not None:
-        server.cache_mb = args.server_cache_mb
+    from eval.interactive import DEFAULT_LOCAL_PROMPT_CACHE_MB
+
+    server = LocalServer(
+        cache_mb=DEFAULT_LOCAL_PROMPT_CACHE_MB if args.server_cache_mb is None else args.server_cache_mb
+    )
     if args.server_n_batch is not None:
         server.n_batch = args.server_n_batch
     try:
@@ -306,21 +351,29 @@ def main(argv: list[str] | None = None) -> int:
             ["python", "bench/eval_throughput.py", *(argv if argv is not None else sys.argv[1:])]
         ),
         "settings": f"{len(tasks)} tasks, concurrency {args.concurrency}, max turns {args.max_turns}, "
-        f"server prompt cache {server.cache_mb} MiB, n_batch {server.n_batch}",
+        f"server prompt cache {server.cache_mb} MiB, n_batch {server.batch_size}",
         "tasks": [t["codename"] for t in tasks],
         "server": {
             "n_ctx": server.n_ctx,
             "cache_mb": server.cache_mb,
-            "n_batch": server.n_batch,
+            "n_batch": server.batch_size,
             "model": LOCAL_MODEL_ALIAS,
         },
         "runs": runs,
     }
+    started = True  # the server was just started for the first run
     try:
         for k in range(max(args.sotopia_runs, args.ours_runs)):
             for runner, wanted in (("sotopia", args.sotopia_runs), ("ours", args.ours_runs)):
                 if k >= wanted:
                     continue
+                if not started:  # every run starts on a fresh server: no prompt cached by an earlier run
+                    server.stop()
+                    try:
+                        server.start()
+                    except LocalModelError as exc:
+                        raise SystemExit(f"the embedded server did not restart: {exc}") from exc
+                started = False
                 out = args.out / f"{runner}-{k + 1}"
                 before = shim_stats(stats_url)
                 if runner == "sotopia":
@@ -329,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 else:
                     run = run_ours(api_base, dump, out, args)
+                run.update(server_work(server.log_path.read_text(errors="replace")))
+                run["server_peak_mb"] = peak_rss_mb(server.process.pid) if server.process else None
                 runs[runner].append(with_rates(run, before, shim_stats(stats_url)))
                 print(
                     f"{runner} run {k + 1}: {run['wall_s']:.1f} s, {run['episodes_per_min']:.2f} episodes/min, "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from envs.evaluator import Evaluator, aevaluate_safely
+from envs.pacing import ConcurrencyTuner, EpisodeGate
 from envs.sinks import EpisodeSink
 from envs.social import EnvConfig, SocialEpisodeEnv, merge_details
 from envs.types import AgentAction, Episode, EpisodeMetadata, EpisodeStatus, Observation, Turn
@@ -190,7 +191,7 @@ async def run_episodes(
     setups: Sequence[EpisodeSetup],
     agent_factory: AgentFactory,
     *,
-    concurrency: int = 4,
+    concurrency: int | ConcurrencyTuner = 4,
     sink: EpisodeSink | None = None,
     evaluator: Evaluator | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
@@ -200,14 +201,20 @@ async def run_episodes(
 ) -> list[Episode]:
     """Play every setup, at most ``concurrency`` at a time; results in ``setups`` order.
 
+    ``concurrency`` is a number, or a :class:`~envs.pacing.ConcurrencyTuner` that raises it while
+    the rate of finished turns grows (endpoints of unknown capacity).
+
     ``agent_factory(setup)`` returns fresh agents for one episode (a mapping by name or a list in
     role order; it may be async). Each episode's ``metadata.batch_index`` is its position in
     ``setups``. As each episode ends it is written to ``sink`` and passed to ``progress``. A sink
     that fails to write aborts the run (losing episodes silently is worse than stopping).
     """
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    gate = asyncio.Semaphore(concurrency)
+    gate = EpisodeGate(concurrency)
+
+    def turn_seen(episode: Episode, turn: Turn) -> None:
+        gate.turn_finished()
+        if on_turn is not None:
+            on_turn(episode, turn)
 
     async def one(index: int, setup: EpisodeSetup) -> Episode:
         async with gate:
@@ -226,7 +233,7 @@ async def run_episodes(
                     agents,
                     env_kwargs,
                     evaluator,
-                    on_turn=on_turn,
+                    on_turn=turn_seen,
                     act_timeout_s=act_timeout_s,
                     metadata=metadata,
                 )

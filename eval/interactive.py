@@ -55,7 +55,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
@@ -64,9 +64,11 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.client import ResponseCache, default_response_cache_dir
+from agents.local_model import use_local_prompt_cache
 from agents.specs import AgentSpecError, build_agent
 from envs.evaluator import aevaluate_safely
 from envs.outcome import apply_evaluation
+from envs.pacing import ConcurrencyTuner
 from envs.registry import UnknownEnvError, resolve_scenario_spec
 from envs.runner import run_episodes
 from envs.social import TurnMode
@@ -94,6 +96,13 @@ class UsageError(ValueError):
     """A bad flag or input; the message names the flag and the fix (exit status 2)."""
 
 
+AUTO_START = 4
+"""Episodes in flight that ``--concurrency auto`` starts from (enough for one single-slot server)."""
+
+DEFAULT_LOCAL_PROMPT_CACHE_MB = 256
+"""The embedded server's prompt cache during evaluation (bench/eval_throughput.py measures it)."""
+
+
 class InteractiveConfig(BaseModel):
     """Everything one ``python -m eval.interactive`` invocation was asked to do (stored on the run)."""
 
@@ -113,7 +122,9 @@ class InteractiveConfig(BaseModel):
         TurnMode.round_robin, description="Who speaks when: round-robin, random (groups) or simultaneous."
     )
     seed: int = 0
-    concurrency: int = Field(4, ge=1)
+    concurrency: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        4, description="Episodes at a time, or auto: doubled while the turn rate grows (envs.pacing)."
+    )
     api_base: str | None = None
     partner_api_base: str | None = None
     judge_api_base: str | None = None
@@ -133,6 +144,11 @@ class InteractiveConfig(BaseModel):
     )
     act_timeout_s: float | None = Field(None, gt=0)
     rejudge_failed: bool = False
+    local_prompt_cache_mb: int = Field(
+        DEFAULT_LOCAL_PROMPT_CACHE_MB,
+        ge=0,
+        description="Prompt cache of the embedded server this run starts, in MiB (0: off).",
+    )
     out: str
 
     @model_validator(mode="before")
@@ -332,6 +348,10 @@ class RunSummary(BaseModel):
         None, description="Judge spread and agreement (eval.reliability)."
     )
     run_card: RunCard | None = None
+    concurrency_trace: list[tuple[int, float]] = Field(
+        default_factory=list,
+        description="--concurrency auto: (episodes in flight, agent turns per second) per measured window.",
+    )
 
     @property
     def all_finished(self) -> bool:
@@ -713,8 +733,11 @@ async def play(
     store: EpisodeStore,
     judge: Judge,
     console: Console | None = None,
+    concurrency: int | ConcurrencyTuner | None = None,
 ) -> list[Episode]:
     """Play and judge ``todo`` concurrently, storing each episode as it ends, with a progress bar.
+
+    ``concurrency`` overrides ``config.concurrency`` (a tuner for ``auto``, see :func:`episode_concurrency`).
 
     Ctrl-C / SIGTERM: the episodes in flight are stored as failed and :class:`Interrupted` is raised.
     """
@@ -762,7 +785,7 @@ async def play(
             run_episodes(
                 setups,
                 agents_for,
-                concurrency=config.concurrency,
+                concurrency=episode_concurrency(config) if concurrency is None else concurrency,
                 sink=sink,
                 evaluator=judge,
                 env_kwargs=env_kwargs,
@@ -783,6 +806,15 @@ async def play(
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _fixed(concurrency: int | ConcurrencyTuner) -> int:
+    return concurrency.limit if isinstance(concurrency, ConcurrencyTuner) else concurrency
+
+
+def episode_concurrency(config: InteractiveConfig) -> int | ConcurrencyTuner:
+    """``config.concurrency`` for the runner: the number, or a fresh tuner for ``auto``."""
+    return ConcurrencyTuner(start=AUTO_START) if config.concurrency == "auto" else config.concurrency
 
 
 def needs_judgement(episode: Episode | None) -> bool:
@@ -825,6 +857,7 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
     """Plan, skip what is finished, play and judge the rest, store, and summarise (see the module doc)."""
     started = time.perf_counter()
     console = console or Console(stderr=True)
+    use_local_prompt_cache(config.local_prompt_cache_mb)
     check_agent_specs(config)
     judge = build_judge(config)
     plan = plan_run(config, judge)
@@ -860,7 +893,8 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
             f"into {store.path}",
             highlight=False,
         )
-        await play(config, todo, store, judge, console)
+        concurrency = episode_concurrency(config)
+        await play(config, todo, store, judge, console, concurrency)
         again: list[Episode] = []
         if config.rejudge_failed:
             earlier = _stored(store, [item for item in plan if item.episode_id in done])
@@ -869,13 +903,15 @@ async def evaluate(config: InteractiveConfig, console: Console | None = None) ->
             console.print(
                 f"judging again {len(again)} finished episodes whose judgement failed", highlight=False
             )
-            await rejudge(again, store, judge, config.concurrency, console)
+            await rejudge(again, store, judge, _fixed(concurrency), console)
         summary = summarize(plan, _stored(store, plan), [d.name for d in judge.dimensions])
         summary.run_card = card
         summary.run_id = info.run_id
         summary.config = config.model_dump(mode="json")
         summary.wall_s = time.perf_counter() - started
         summary.ran, summary.skipped, summary.rejudged = len(todo), len(plan) - len(todo), len(again)
+        if isinstance(concurrency, ConcurrencyTuner):
+            summary.concurrency_trace = list(concurrency.history)
         write_summary(summary, out)
         store.finish_run(summary)
         return summary
@@ -938,7 +974,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="role the test model plays: first (default), second, or both (doubles the episodes)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for drawing casts (default 0)")
-    p.add_argument("--concurrency", type=int, default=4, help="episodes at a time (default 4)")
+    p.add_argument(
+        "--concurrency",
+        type=_concurrency_flag,
+        default=4,
+        metavar="N|auto",
+        help="episodes at a time (default 4), or auto: start at 4 and double while the rate of finished "
+        "turns grows (servers with many slots: vLLM, providers)",
+    )
     p.add_argument("--api-base", default=None, help="OpenAI-compatible server of the test model(s)")
     p.add_argument("--partner-api-base", default=None, help="OpenAI-compatible server of the partner(s)")
     p.add_argument("--judge-api-base", default=None, help="OpenAI-compatible server of the judge")
@@ -973,6 +1016,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--act-timeout", type=float, default=None, help="seconds an agent may take per act")
     p.add_argument(
+        "--local-prompt-cache",
+        type=int,
+        default=DEFAULT_LOCAL_PROMPT_CACHE_MB,
+        metavar="MIB",
+        help="prompt cache of the embedded server (local model, partner or judge) in MiB: a turn that "
+        f"extends an earlier prompt evaluates only its new tokens (default {DEFAULT_LOCAL_PROMPT_CACHE_MB}; 0 off)",
+    )
+    p.add_argument(
         "--rejudge-failed",
         action="store_true",
         help="judge again finished episodes whose judgement failed, without replaying them",
@@ -986,13 +1037,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _concurrency_flag(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of episodes or auto, got {text!r}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
     """Validate parsed flags into a config (``UsageError`` naming the flag)."""
     for flag, value in (
         ("--limit", args.limit),
         ("--episodes-per-scenario", args.episodes_per_scenario),
         ("--max-turns", args.max_turns),
-        ("--concurrency", args.concurrency),
+        ("--concurrency", None if args.concurrency == "auto" else args.concurrency),
         ("--judge-attempts", args.judge_attempts),
         ("--judge-repeats", args.judge_repeats),
     ):
@@ -1002,6 +1062,8 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         raise UsageError(f"--act-timeout must be positive seconds, got {args.act_timeout}")
     if args.judge_temperature < 0:
         raise UsageError(f"--judge-temperature must be 0 or more, got {args.judge_temperature}")
+    if args.local_prompt_cache < 0:
+        raise UsageError(f"--local-prompt-cache must be 0 (off) or more MiB, got {args.local_prompt_cache}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder; give a run folder")
     return InteractiveConfig(
@@ -1028,6 +1090,7 @@ def config_from_args(args: argparse.Namespace) -> InteractiveConfig:
         judge_cache=None if args.judge_cache.strip().lower() == "none" else args.judge_cache,
         act_timeout_s=args.act_timeout,
         rejudge_failed=args.rejudge_failed,
+        local_prompt_cache_mb=args.local_prompt_cache,
         out=str(args.out),
     )
 

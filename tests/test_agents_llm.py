@@ -17,7 +17,7 @@ GOOD = '{"action_type": "speak", "argument": "Could we split the rent evenly?"}'
 def observation(available: list[ActionType] | None = None) -> Observation:
     return Observation(
         agent="Mia Chen",
-        text="Scenario: two roommates discuss the rent.\nYour goal: pay less than half.\nTurn #0: (nothing yet)",
+        text="You are Mia Chen.\n\nScenario: two roommates discuss the rent.\nYour goal: pay less than half.\nTurn #0: (nothing yet)",
         turn=3,
         available_actions=available or list(ActionType),
     )
@@ -168,3 +168,32 @@ async def test_reasoning_block_is_kept_off_the_act_and_on_the_record(server: Fak
     record = agent.last_turn_record()
     assert record.raw_text == text  # the client keeps the model's full text, <think> included
     assert record.reasoning == 'Leaving would be rude: {"action_type": "leave"}'
+
+
+def test_every_agent_request_starts_with_the_same_system_message() -> None:
+    """The plain agent's prompt on real episodes: one system message for every character, turn and
+    scenario (a server can reuse its evaluated prefix), and the observation as the user message,
+    which names the character and the action types this turn allows."""
+    from envs.social import SocialEpisodeEnv
+    from eval.interactive import plan_setups, select_scenarios
+
+    library, ids = select_scenarios("sotopia", 2)
+    sent: list[list[dict[str, str]]] = []
+    for setup, _ in plan_setups(library, ids, 1):
+        env = SocialEpisodeEnv(setup)
+        _, infos = env.reset()
+        for name, info in infos.items():
+            obs = info["observation"]
+            if not obs.is_my_turn:
+                continue
+            agent = LLMAgent("openai/fake")
+            agent.reset(setup, name)
+            messages = agent.messages(obs)
+            sent.append(messages)
+            assert [m["role"] for m in messages] == ["system", "user"]
+            assert messages[1]["content"] == obs.text.strip()
+            assert messages[1]["content"].startswith(f"You are {name}.")
+            assert "It is your turn. You may: " in messages[1]["content"]
+    assert len(sent) >= 2 and len({m[0]["content"] for m in sent}) == 1
+    system = sent[0][0]["content"]
+    assert all(kind.value in system for kind in ActionType) and "action_type" in system

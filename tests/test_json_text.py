@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agents.json_text import JSONTextError, fenced_blocks, json_objects, json_value
@@ -45,3 +47,21 @@ def test_every_user_reads_a_nested_object() -> None:
         'Sure: {"output": {"action_type": "speak", "argument": "Hello"}}', list(ActionType)
     )
     assert (action.action_type, action.argument, fallback) == (ActionType.speak, "Hello", False)
+
+
+def test_a_raw_newline_inside_a_string_is_read_as_written() -> None:
+    """llama-cpp-python's JSON grammars let a model write a raw newline inside a string (its
+    ``char`` rule is ``[^"\\\\]``); such a reply is still one unambiguous object for every reader."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    from agents.prompts import action_schema
+
+    assert '[^"\\\\]' in json_schema_to_gbnf(json.dumps(action_schema(list(ActionType))))
+    reply = '{ "action_type": "speak","argument": "Fine.\nSee you." } '
+    action, fallback = parse_action(reply, list(ActionType), name="Mia Chen")
+    assert (action.argument, fallback) == ("Fine.\nSee you.", False)
+    goal = resolve_dimensions("goal")
+    verdict = '{"agent_1": {"goal": ["kept\nits word", 6]}, "agent_2": {"goal": ["no", 3]}}'
+    scores = parse_judgement(verdict, ["Ada", "Ben"], goal)
+    assert (scores["Ada"]["goal"].reasoning, scores["Ada"]["goal"].score) == ("kept\nits word", 6)
+    assert json_value('```json\n{"why": "a\tb"}\n```') == {"why": "a\tb"}
