@@ -75,7 +75,7 @@ class EpisodeGate:
         self.in_flight = 0
         self.peak = 0
         self._clock = clock
-        self._last = clock()
+        self._last: float | None = None  # time of the last finished turn; the wait for the first is not counted
         self._condition = asyncio.Condition()
         self._wake: asyncio.Task[None] | None = None  # held so the notifying task is not collected
 
@@ -96,6 +96,9 @@ class EpisodeGate:
         if self.tuner is None:
             return
         now = self._clock()
+        if self._last is None:  # start-up (a server starting, the first prompts) is not the rate
+            self._last = now
+            return
         elapsed, self._last = now - self._last, now
         new_limit = self.tuner.observe(1, elapsed)
         if new_limit != self.limit:

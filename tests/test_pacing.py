@@ -124,3 +124,15 @@ def test_auto_concurrency_on_the_command_line(tmp_path: Path) -> None:
 def test_a_bad_concurrency_flag_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(flags(tmp_path / "run", "http://127.0.0.1:9/v1", "--concurrency", "fast")) == 2
     assert "give a number of episodes or auto" in capsys.readouterr().err
+
+
+async def test_the_gate_times_turns_from_the_first_one() -> None:
+    """The wait before the first turn (a server starting) is not part of the measured rate."""
+    times = iter([100.0, 100.5, 101.0, 101.5, 102.0])  # the first turn ends 100 s after the start
+    tuner = ConcurrencyTuner(start=2)
+    gate = EpisodeGate(tuner, clock=lambda: next(times))
+    for _ in range(5):
+        gate.turn_finished()
+    await asyncio.sleep(0)  # let the gate admit waiting episodes under the new limit
+    assert tuner.history == [(2, 2.0)]  # 4 turns in 2 s after the first; 100 s of start-up ignored
+    assert gate.limit == tuner.limit == 4
