@@ -73,7 +73,6 @@ class EpisodeGate:
         if self.limit < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.limit}")
         self.in_flight = 0
-        self.peak = 0
         self._clock = clock
         self._last: float | None = None  # time of the last finished turn; the wait for the first is not counted
         self._condition = asyncio.Condition()
@@ -83,13 +82,12 @@ class EpisodeGate:
         async with self._condition:
             await self._condition.wait_for(lambda: self.in_flight < self.limit)
             self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         async with self._condition:
             self.in_flight -= 1
-            self._condition.notify_all()
+            self._condition.notify()  # one slot freed: wake one waiter, not every queued episode
 
     def turn_finished(self) -> None:
         """Tell the tuner one agent turn ended (no-op for a fixed limit); admit more episodes if it grew."""
