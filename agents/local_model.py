@@ -113,7 +113,8 @@ class LocalServer:
         self.port = self.port or _free_port()
         threads = self.n_threads or max(1, os.cpu_count() or 1)
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            # llama-cpp-python's server, grammars checked after the draw (see agents/llama_server.py)
+            sys.executable, str(Path(__file__).with_name("llama_server.py")),
             "--model", str(self.model_path),
             "--model_alias", LOCAL_MODEL_ALIAS,
             "--host", "127.0.0.1",

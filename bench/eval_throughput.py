@@ -19,7 +19,7 @@ no judge cache). Runs alternate (SOTOPIA, ours, SOTOPIA, ...) so that drift hits
 Printed per run and summarised: episodes/min, agent turns per episode and per minute (an episode
 that ends early is not a speed-up), valid judgements, prompt and completion tokens per episode
 (at the shim), what the server did (prompt tokens it evaluated after prefix reuse, seconds of
-prompt evaluation and of generation, from its own timing lines; seconds the endpoint was busy, from
+prompt evaluation, of generation and of sampling, from its own timing lines; seconds the endpoint was busy, from
 the shim), and ours over the *fastest* SOTOPIA run. Saved as JSON (``--out``).
 Wall time is each runner's own: SOTOPIA's batches, our ``summary.json`` ``wall_s`` (both without
 interpreter start-up and data loading).
@@ -64,7 +64,8 @@ def evaluated_prompt_tokens(log_text: str) -> list[int]:
 
 def server_work(log_text: str) -> dict[str, float]:
     """What the llama.cpp server did, from its per-request timing lines: prompt tokens it
-    evaluated (after any prefix reuse), and seconds of prompt evaluation, generation and in all."""
+    evaluated (after any prefix reuse), and seconds of prompt evaluation, generation, in all, and
+    the rest of the total (sampling: with a JSON schema, mostly the grammar's checks)."""
     work = {"prompt_tokens_evaluated": 0, "prompt_eval_s": 0.0, "generation_s": 0.0, "server_total_s": 0.0}
     for kind, ms, tokens in PERF_LINE.findall(log_text):
         if kind == "total":
@@ -74,6 +75,7 @@ def server_work(log_text: str) -> dict[str, float]:
             work["prompt_eval_s"] += float(ms) / 1000
         else:
             work["generation_s"] += float(ms) / 1000
+    work["sampling_s"] = max(0.0, work["server_total_s"] - work["prompt_eval_s"] - work["generation_s"])
     return work
 
 
@@ -224,7 +226,7 @@ def print_table(report: dict[str, Any]) -> None:
     for column in (
         "runner", "run", "wall s", "episodes/min", "turns/episode", "agent turns/min", "valid judgements",
         "requests", "prompt tok/episode", "completion tok/episode", "evaluated prompt tok/episode",
-        "server prompt s", "server generation s", "endpoint busy s", "server peak MB",
+        "server prompt s", "server generation s", "server sampling s", "endpoint busy s", "server peak MB",
     ):  # fmt: skip
         table.add_column(column, justify="left" if column == "runner" else "right")
     for runner in ("sotopia", "ours"):
@@ -235,7 +237,8 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{run['valid_judgements']}/{run['episodes']}", str(run["requests"]),
                 f"{run['prompt_tokens_per_episode']:.0f}", f"{run['completion_tokens_per_episode']:.0f}",
                 f"{run['prompt_tokens_evaluated'] / max(run['episodes'], 1):.0f}",
-                f"{run['prompt_eval_s']:.1f}", f"{run['generation_s']:.1f}", f"{run['endpoint_busy_s']:.1f}",
+                f"{run['prompt_eval_s']:.1f}", f"{run['generation_s']:.1f}",
+                f"{run.get('sampling_s', 0.0):.1f}", f"{run['endpoint_busy_s']:.1f}",
                 "-" if run.get("server_peak_mb") is None else f"{run['server_peak_mb']:.0f}",
             )  # fmt: skip
     console = Console(width=max(Console().width, 200))

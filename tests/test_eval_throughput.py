@@ -80,7 +80,10 @@ async def test_with_the_prompt_cache_an_agents_next_turn_evaluates_only_what_it_
         endpoint = Endpoint(model=f"openai/{LOCAL_MODEL_ALIAS}", api_base=server.api_base, api_key="sk-local")
         sent = [(await chat(endpoint, messages, max_tokens=1, temperature=0.0)).prompt_tokens for messages in prompts]
         evaluated = _bench().evaluated_prompt_tokens(server.log_path.read_text())
+        work = _bench().server_work(server.log_path.read_text())
     assert len(evaluated) == 3 and all(sent)
+    assert work["prompt_tokens_evaluated"] == sum(evaluated) and work["prompt_eval_s"] > 0
+    assert work["server_total_s"] >= work["prompt_eval_s"] + work["generation_s"] + work["sampling_s"] - 1e-6
     assert evaluated[1] > sent[1] // 2  # B's first turn shares little with A's prompt
     if cache_mb:
         assert evaluated[2] < sent[2] // 3, (sent, evaluated)  # A's briefing came back from the cache
