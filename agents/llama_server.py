@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from llama_cpp import Llama, _internals, llama_cpp
 
+_ONE_LOGIT = np.zeros(1, dtype=np.single)  # any finite logit: the grammar turns a refused token's into -inf
+
 
 class GrammarCheckedSampler:
     """A sampler chain without the grammar, and the grammar consulted after the draw.
@@ -68,7 +70,7 @@ class GrammarCheckedSampler:
 
     def allows(self, token: int) -> bool:
         """Whether the grammar, in its current state, allows ``token`` next."""
-        one = self._fresh(self._one, np.array([0.0], dtype=np.single))
+        one = self._fresh(self._one, _ONE_LOGIT)
         one.candidates_data.id[0] = token
         llama_cpp.llama_sampler_apply(self.grammar.sampler, ctypes.byref(one.candidates))
         return not math.isinf(float(one.candidates_data.logit[0]))
@@ -83,11 +85,6 @@ class GrammarCheckedSampler:
         self.grammar.accept(token)
         self.chain.accept(token)
         return token
-
-    def reset(self) -> None:
-        """Back to the start of the grammar and of the chain's state."""
-        self.grammar.reset()
-        self.chain.reset()
 
 
 _STOCK_INIT_SAMPLER = Llama._init_sampler
